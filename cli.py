@@ -1,0 +1,187 @@
+"""The `optim` command line: solve, validate, sample (and more). No arithmetic here."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Plan a power portfolio: self-mining, hosting, AI colocation, generation.")
+out_console = Console()
+err_console = Console(stderr=True)
+
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario TOML file.", dir_okay=False)]
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    from optim.errors import OptimError
+
+    code = exc.exit_code if isinstance(exc, OptimError) else 1
+    err_console.print(f"[bold red]error[/] (exit {code}): {exc}", highlight=False, markup=True,
+                      soft_wrap=True)
+    return typer.Exit(code)
+
+
+class _Phases:
+    """Shows the phases of a run on stderr, each with its duration."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.current: str | None = None
+        self.t0 = time.perf_counter()
+        self.status = None if quiet else err_console.status("starting")
+
+    def __enter__(self) -> _Phases:
+        if self.status is not None:
+            self.status.__enter__()
+        return self
+
+    def __call__(self, phase: str) -> None:
+        self._close()
+        self.current, self.t0 = phase, time.perf_counter()
+        if self.status is not None:
+            self.status.update(f"{phase} ...")
+
+    def _close(self) -> None:
+        if self.current is not None and not self.quiet:
+            err_console.print(f"  [green]✓[/] {self.current} {time.perf_counter() - self.t0:.2f} s",
+                              highlight=False)
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self._close()
+        if self.status is not None:
+            self.status.__exit__(*exc)
+
+
+def _money(v: float | None) -> str:
+    return "-" if v is None else f"{v:,.0f}"
+
+
+def _table(title: str, frame, money: set[str] = frozenset()) -> Table:  # noqa: ANN001
+    table = Table(title=title, title_justify="left")
+    for col in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[col])
+        table.add_column(col, justify="right" if numeric else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*[_money(v) if c in money else (f"{v:,.2f}" if isinstance(v, float)
+                                                     else str(v))
+                        for c, v in zip(frame.columns, row, strict=True)])
+    return table
+
+
+def _show(result, out: Path) -> None:  # noqa: ANN001
+    from optim import report
+
+    s = result.summary
+    head = Table.grid(padding=(0, 2))
+    head.add_row("status", f"[bold]{s['status']}[/]")
+    head.add_row("NPV (USD)", f"[bold]{_money(s['npv_usd'])}[/]  ({s['resolution']})")
+    if s.get("npv_hourly_usd") is not None:
+        head.add_row("NPV hourly re-solve (USD)",
+                     f"{_money(s['npv_hourly_usd'])}  (difference "
+                     f"{_money(s['npv_hourly_minus_blocks_usd'])})")
+    gap = s["mip_gap"]
+    head.add_row("MIP gap / bound (USD)",
+                 f"{'-' if gap is None else f'{gap:.4%}'} / {_money(s['bound_usd'])}")
+    if "verified" in s:
+        head.add_row("independent check",
+                     "passed" if s["verified"] else "[red]FAILED[/]")
+    head.add_row("size", f"{s['variables']:,} variables ({s['integers']:,} integer), "
+                         f"{s['constraints']:,} constraints")
+    head.add_row("timings (s)", ", ".join(f"{k[:-2]} {s[k]}" for k in
+                                          ("read_s", "build_s", "handoff_s", "solve_s",
+                                           "resolve_s", "total_s")))
+    out_console.print(head)
+    out_console.print(_table("NPV lines (discounted USD)", report.npv_lines(result), {"npv_usd"}))
+    out_console.print(_table("Average MW by use (start, middle, end of horizon)",
+                             report.site_uses(result)))
+    out_console.print(_table("Built per site", report.site_builds(result)))
+    if len(result.investments):
+        out_console.print(_table("Investments", result.investments, {"capex_usd"}))
+    out_console.print(f"results: {out}")
+
+
+@app.command()
+def solve(
+    scenario: ScenarioArg,
+    out: Annotated[Path | None, typer.Option(help="Results folder [default: results/<name>].")]
+    = None,
+    resolution: Annotated[str | None, typer.Option(help="hourly or blocks:K.")] = None,
+    mip_gap: Annotated[float | None, typer.Option("--mip-gap", help="Relative MIP gap.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Solver time limit, s.")] = None,
+    hourly: Annotated[bool, typer.Option("--hourly", help="Also write hourly.parquet.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the results path.")]
+    = False,
+) -> None:
+    """Solve a scenario and write its results folder."""
+    from optim import load_scenario
+    from optim import solve as run
+    from optim.errors import InputError
+    from optim.scenario import RESOLUTION_RE
+
+    try:
+        if resolution is not None and not RESOLUTION_RE.match(resolution):
+            raise InputError(f"--resolution: must be 'hourly' or 'blocks:K', got {resolution!r}",
+                             "command line")
+        sc = load_scenario(scenario)
+        target = out or Path("results") / sc.scenario.name
+        with _Phases(quiet) as phases:
+            result = run(sc, resolution=resolution, mip_gap=mip_gap, time_limit_s=time_limit,
+                         hourly=hourly, progress=phases)
+            phases("write")
+            written = result.write(target)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc) from None
+    if quiet:
+        out_console.print(str(written / "summary.json"), highlight=False)
+    else:
+        _show(result, written)
+
+
+@app.command()
+def validate(scenario: ScenarioArg) -> None:
+    """Read and check the scenario and its series, build the model, do not solve."""
+    from optim.engine import build_model
+    from optim.problem import build_problem
+    from optim.scenario import load_scenario
+    from optim.series import read_series
+    from optim.solver import check_options
+
+    try:
+        sc = load_scenario(scenario)
+        check_options(dict(sc.solver))
+        core = build_model(build_problem(sc, read_series(sc)))
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc) from None
+    out_console.print(f"{scenario}: valid ({len(sc.site)} sites, {sc.scenario.months} months, "
+                      f"{len(core.vars):,} variables at {sc.scenario.resolution})")
+
+
+@app.command()
+def sample(
+    raw: Annotated[Path | None, typer.Option(help="Raw data folder [default: ../shared/data/raw "
+                                                  "or $OPTIM_RAW_DIR].")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder [default: "
+                                                  "data/sample/generated].")] = None,
+) -> None:
+    """Build the sample portfolio's Parquet inputs from the public raw data."""
+    from optim import sample as sample_data
+
+    try:
+        written = sample_data.build_sample(raw or sample_data.default_raw_dir(),
+                                           out or sample_data.default_out_dir())
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc) from None
+    for path in written:
+        out_console.print(str(path), highlight=False)
+
+
+if __name__ == "__main__":
+    app()

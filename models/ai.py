@@ -1,0 +1,78 @@
+"""AI colocation: hall retrofits (integer starts, lead time), halls online, the firm draw,
+lease, pass-through, opex and signed leases with liquidated damages (MODEL.md §3).
+
+Per site: `start[k]` integer halls in investment months; `online[k]` halls =
+committed (under construction) + starts at least `lead_time_months` earlier; the draw
+pue * hall_it_mw * online[m(j)] is firm in every step; `short[e, k]` halls late on
+signed lease e.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optim.core import Core
+
+
+def build(core: Core) -> None:
+    p = core.problem
+    b = core.block("ai")
+    months = np.arange(p.n_months)
+    invest = np.flatnonzero(p.invest_month)
+    for s, site in enumerate(p.sites):
+        ai = site.ai
+        if ai is None:
+            continue
+        st = site.steps
+        online = core.var(b, f"online_{s}", list(months), 0.0)
+        start: list = []
+        if ai.max_new_halls > 0 and len(invest):
+            start = core.var(b, f"start_{s}", list(invest), 0.0, ai.max_new_halls, integer=True)
+            core.rows(b, f"halls_cap_{s}", [(start, [1.0] * len(start))], "<=", ai.max_new_halls)
+            core.add_investment("ai_hall", "ai_hall", s, invest, start, ai.hall_it_mw,
+                                ai.hall_capex_usd, ai.life_months)
+        ready = invest[None, :] + ai.lead_time_months <= months[:, None]
+        core.rows(b, f"online_def_{s}", [
+            ([online[k], *[start[i] for i in np.flatnonzero(ready[k])]] if start else [online[k]],
+             [1.0, *[-1.0] * (int(ready[k].sum()) if start else 0)]) for k in months],
+            "==", ai.committed_online_halls.astype(float))
+        on_step = [online[k] for k in st.month]
+        core.draw(s, "ai_mw", on_step, ai.pue * ai.hall_it_mw)
+        if ai.displaces_mining_mw_per_hall > 0:
+            core.add_to_row("mining_infra", s, on_step, ai.displaces_mining_mw_per_hall)
+        core.add_cash("lease_usd", s, months, ai.hall_it_mw * 1000.0 * ai.lease_usd_per_kw_month,
+                      online)
+        if ai.opex_usd_per_mw_it_month:
+            core.add_cash("ai_opex_usd", s, months, -ai.opex_usd_per_mw_it_month * ai.hall_it_mw,
+                          online)
+        if ai.power_pass_through:
+            tariff_mwh = np.bincount(st.month, weights=st.weight_h * (
+                st.price_usd_per_mwh + site.energy_adder_usd_per_mwh), minlength=p.n_months)
+            core.add_cash("pass_through_usd", s, months, ai.pue * ai.hall_it_mw * tariff_mwh,
+                          online)
+        core.add_state("ai_halls_online", s, months, online)
+        _signed_leases(core, b, s, online)
+
+
+def _signed_leases(core: Core, b: object, s: int, online: list) -> None:
+    """Shortfall against contracts already due; each late hall pays its contract's LDs."""
+    p = core.problem
+    ai = p.sites[s].ai
+    if ai is None or len(ai.signed_halls) == 0:
+        return
+    months = np.arange(p.n_months)
+    due = ai.signed_due_month[None, :] <= months[:, None]  # (N, E)
+    keys = [(int(e), int(k)) for k in months for e in np.flatnonzero(due[k])]
+    if not keys:
+        return
+    short = core.var(b, f"short_{s}", keys, 0.0, [ai.signed_halls[e] for e, _ in keys])
+    by_month: dict[int, list] = {}
+    for (_e, k), v in zip(keys, short, strict=True):
+        by_month.setdefault(k, []).append(v)
+    due_months = sorted(by_month)
+    core.rows(b, f"signed_{s}", [([online[k], *by_month[k]], [1.0] * (1 + len(by_month[k])))
+                                 for k in due_months], ">=",
+              np.array([ai.signed_halls[due[k]].sum() for k in due_months], float))
+    e_idx = np.array([e for e, _ in keys])
+    core.add_cash("liquidated_damages_usd", s, np.array([k for _, k in keys]),
+                  -ai.signed_ld_usd_per_mw_month[e_idx] * ai.hall_it_mw, short)

@@ -1,0 +1,278 @@
+"""The core of the Pyomo model: owns the per-step rows (power balance, mining
+infrastructure), the cash ledger that becomes the NPV, and the investment ledger that
+becomes capital charges, the capex budget and `investments.parquet`.
+
+Option modules (models/) add their own variables and constraints on a block of their own
+and register terms here; the core never names an option. Every term is a list of Pyomo
+variables with numpy coefficients, so results are computed from the solution vector
+with array arithmetic, and the objective is exactly the sum of the reported lines.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
+
+from optim.problem import Problem
+
+ROW_SENSE = {"power": "==", "mining_infra": "<="}
+
+
+def row_rhs(row: str, problem: Problem, site: int) -> float:
+    """Right-hand side of a per-step row: the power balance is 0, infrastructure its MW."""
+    return problem.sites[site].mining_infra_mw if row == "mining_infra" else 0.0
+
+
+@dataclass
+class Ledger:
+    """Flat arrays of (site, month, coefficient, column) entries of one kind of term."""
+
+    name: list[str] = field(default_factory=list)
+    detail: list[str] = field(default_factory=list)
+    site: list[np.ndarray] = field(default_factory=list)
+    index: list[np.ndarray] = field(default_factory=list)
+    coef: list[np.ndarray] = field(default_factory=list)
+    col: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, name: str, site: int, index: np.ndarray, coef: np.ndarray,
+            col: np.ndarray, detail: str = "") -> None:
+        n = len(col)
+        self.name.extend([name] * n)
+        self.detail.extend([detail] * n)
+        self.site.append(np.full(n, site))
+        self.index.append(np.asarray(index, int))
+        self.coef.append(np.asarray(coef, float))
+        self.col.append(np.asarray(col, int))
+
+    def details(self) -> np.ndarray:
+        return np.array(self.detail, dtype=object)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        if not self.col:
+            empty = np.zeros(0, int)
+            return np.array([], dtype=object), empty, empty, np.zeros(0), empty
+        return (np.array(self.name, dtype=object), np.concatenate(self.site),
+                np.concatenate(self.index), np.concatenate(self.coef), np.concatenate(self.col))
+
+    def values(self, x: np.ndarray) -> np.ndarray:
+        """Each entry's value: coef * x[col], or coef alone for constants (col -1)."""
+        _, _, _, coef, col = self.arrays()
+        return coef * np.append(x, 1.0)[col]
+
+
+@dataclass(frozen=True)
+class Investment:
+    kind: str
+    name: str
+    site: int
+    month: np.ndarray  # decision months
+    col: np.ndarray  # columns of the decision variables
+    mw_per_unit: float
+    capex_usd_per_unit: float
+    life_months: int | None
+
+
+class Core:
+    """A model under construction; see the module docstring."""
+
+    def __init__(self, problem: Problem, elastic: bool = False) -> None:
+        self.problem = problem
+        self.elastic = elastic
+        self.m = pyo.ConcreteModel(name=problem.name)
+        self.vars: list = []
+        self._col: dict[int, int] = {}
+        self._rows: dict[tuple[str, int], list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
+        self.cash = Ledger()
+        self.flows = Ledger()
+        self.states = Ledger()
+        self.investments: list[Investment] = []
+        self.slack_cols: dict[tuple[str, int], np.ndarray] = {}
+
+    def block(self, name: str) -> pyo.Block:
+        """A fresh block on the model for one option's components."""
+        block = pyo.Block(concrete=True)
+        self.m.add_component(name, block)
+        return block
+
+    def cols(self, variables: list) -> np.ndarray:
+        """Column numbers of Pyomo variables (registering new ones)."""
+        out = np.empty(len(variables), int)
+        for i, v in enumerate(variables):
+            key = id(v)
+            c = self._col.get(key)
+            if c is None:
+                c = self._col[key] = len(self.vars)
+                self.vars.append(v)
+            out[i] = c
+        return out
+
+    def add_to_row(self, row: str, site: int, variables: list, coef: np.ndarray) -> None:
+        """Add coef[j] * variables[j] to the site's per-step row `row` at every step j."""
+        self._rows[(row, site)].append((self.cols(variables), np.broadcast_to(
+            np.asarray(coef, float), (len(variables),)).copy()))
+
+    def draw(self, site: int, flow: str, variables: list, coef: np.ndarray | float = 1.0,
+             detail: str = "") -> None:
+        """A use of power at every step (MW), reported as `flow` (per `detail`: asic, tech)."""
+        coef = np.broadcast_to(np.asarray(coef, float), (len(variables),))
+        self.add_to_row("power", site, variables, -coef)
+        self.add_flow(flow, site, variables, coef, detail)
+
+    def supply(self, site: int, flow: str, variables: list,
+               coef: np.ndarray | float = 1.0, detail: str = "") -> None:
+        """A source of power at every step (MW), reported as `flow`."""
+        coef = np.broadcast_to(np.asarray(coef, float), (len(variables),))
+        self.add_to_row("power", site, variables, coef)
+        self.add_flow(flow, site, variables, coef, detail)
+
+    def add_flow(self, flow: str, site: int, variables: list, coef: np.ndarray | float,
+                 detail: str = "") -> None:
+        n = len(variables)
+        self.flows.add(flow, site, np.arange(n), np.broadcast_to(coef, (n,)),
+                       self.cols(variables), detail)
+
+    def add_state(self, state: str, site: int, month: np.ndarray, variables: list | None,
+                  coef: np.ndarray | float = 1.0) -> None:
+        """A monthly quantity to report (fleet MW, halls online, units); constant if no vars."""
+        col = np.full(len(month), -1) if variables is None else self.cols(variables)
+        self.states.add(state, site, month, np.broadcast_to(coef, (len(month),)), col)
+
+    def add_cash(self, line: str, site: int, month: np.ndarray, coef: np.ndarray,
+                 variables: list | None = None) -> None:
+        """Undiscounted dollars in `month`: coef * variable, or coef alone if no variables."""
+        month = np.asarray(month, int)
+        col = np.full(len(month), -1) if variables is None else self.cols(variables)
+        self.cash.add(line, site, month, np.broadcast_to(coef, (len(month),)), col)
+
+    def add_investment(self, kind: str, name: str, site: int, month: np.ndarray,
+                       variables: list, mw_per_unit: float, capex_usd_per_unit: float,
+                       life_months: int | None) -> None:
+        """A decision with cash capex in its month and a capital charge to the horizon end."""
+        month = np.asarray(month, int)
+        col = self.cols(variables)
+        self.investments.append(Investment(kind, name, site, month, col, mw_per_unit,
+                                           capex_usd_per_unit, life_months))
+        if life_months is None or capex_usd_per_unit == 0 or len(month) == 0:
+            return
+        n = self.problem.n_months
+        reps = n - month
+        charged = np.concatenate([np.arange(k, n) for k in month])
+        charge = capex_usd_per_unit * self.problem.crf(life_months)
+        self.cash.add("capital_charges_usd", site, charged, np.full(len(charged), -charge),
+                      np.repeat(col, reps))
+
+    def finish(self) -> None:
+        """Create the rows, the capex budget and the objective from what was registered."""
+        self._build_rows()
+        self._build_budget()
+        self._build_objective()
+
+    def _build_rows(self) -> None:
+        m = self.m
+        variables = self.vars
+        for (row, site), terms in sorted(self._rows.items()):
+            n = self.problem.sites[site].steps.n
+            cols = np.stack([c for c, _ in terms], axis=1)
+            coefs = np.stack([k for _, k in terms], axis=1)
+            if self.elastic:
+                slack = pyo.Var(range(n), domain=pyo.NonNegativeReals)
+                m.add_component(f"slack_{row}_{site}", slack)
+                sign = 1.0 if row == "power" else -1.0
+                slack_cols = self.cols([slack[j] for j in range(n)])
+                self.slack_cols[(row, site)] = slack_cols
+                cols = np.column_stack([cols, slack_cols])
+                coefs = np.column_stack([coefs, np.full(n, sign)])
+            rhs = row_rhs(row, self.problem, site)
+            sense = ROW_SENSE[row]
+
+            def rule(_m: pyo.ConcreteModel, j: int, cols=cols, coefs=coefs, rhs=rhs,
+                     sense=sense) -> object:
+                body = LinearExpression(constant=0.0, linear_coefs=coefs[j].tolist(),
+                                        linear_vars=[variables[c] for c in cols[j]])
+                return body == rhs if sense == "==" else body <= rhs
+
+            m.add_component(f"{row}_{self.problem.sites[site].name}",
+                            pyo.Constraint(range(n), rule=rule))
+
+    def _build_budget(self) -> None:
+        budget = self.problem.capex_budget_usd
+        if not budget or not self.investments:
+            return
+        month = np.concatenate([inv.month for inv in self.investments])
+        col = np.concatenate([inv.col for inv in self.investments])
+        capex = np.concatenate([np.full(len(inv.col), inv.capex_usd_per_unit)
+                                for inv in self.investments])
+        year = month // 12
+        m = self.m
+        m.capex_budget = pyo.ConstraintList()
+        for y, limit in enumerate(budget):
+            pick = (year == y) & (capex > 0)
+            if pick.any():
+                body = LinearExpression(constant=0.0, linear_coefs=capex[pick].tolist(),
+                                        linear_vars=[self.vars[c] for c in col[pick]])
+                m.capex_budget.add(body <= float(limit))
+
+    def _build_objective(self) -> None:
+        names, _, month, coef, col = self.cash.arrays()
+        df = self.problem.discount_factor
+        weighted = coef * df[month] if len(month) else coef
+        if self.elastic:
+            constant = 0.0
+            slack = np.concatenate(list(self.slack_cols.values())) if self.slack_cols \
+                else np.zeros(0, int)
+            obj = np.zeros(len(self.vars))
+            obj[slack] = -1.0
+        else:
+            constant = float(weighted[col < 0].sum())
+            obj = np.bincount(col[col >= 0], weights=weighted[col >= 0],
+                              minlength=len(self.vars))
+        nz = np.flatnonzero(obj)
+        self.m.npv = pyo.Objective(expr=LinearExpression(
+            constant=constant, linear_coefs=obj[nz].tolist(),
+            linear_vars=[self.vars[c] for c in nz]), sense=pyo.maximize)
+
+    @staticmethod
+    def var(block: pyo.Block, name: str, keys: list, lb: np.ndarray | float = 0.0,
+            ub: np.ndarray | float | None = None, integer: bool = False) -> list:
+        """An indexed variable with per-key bounds; returns its members in key order."""
+        keys = [k.item() if isinstance(k, np.generic) else k for k in keys]
+        n = len(keys)
+        lbs = np.broadcast_to(np.asarray(lb, float), (n,)).tolist()
+        ubs = [None] * n if ub is None else np.broadcast_to(np.asarray(ub, float), (n,)).tolist()
+        pos = {k: i for i, k in enumerate(keys)}
+        component = pyo.Var(keys, domain=pyo.Integers if integer else pyo.Reals,
+                            bounds=lambda _b, *k: (lbs[pos[k if len(k) > 1 else k[0]]],
+                                                   ubs[pos[k if len(k) > 1 else k[0]]]))
+        block.add_component(name, component)
+        return [component[k] for k in keys]
+
+    @staticmethod
+    def rows(block: pyo.Block, name: str, terms: list[tuple[list, list]], sense: str,
+             rhs: np.ndarray | float) -> None:
+        """Linear rows sum(coef * var) <sense> rhs, one per (vars, coefs) pair in `terms`."""
+        n = len(terms)
+        rhs_list = np.broadcast_to(np.asarray(rhs, float), (n,)).tolist()
+
+        def rule(_b: pyo.Block, i: int) -> object:
+            variables, coefs = terms[i]
+            body = LinearExpression(constant=0.0, linear_coefs=list(coefs),
+                                    linear_vars=list(variables))
+            if sense == "==":
+                return body == rhs_list[i]
+            return body <= rhs_list[i] if sense == "<=" else body >= rhs_list[i]
+
+        block.add_component(name, pyo.Constraint(range(n), rule=rule))
+
+    def fix_investments(self, quantity: dict[tuple[str, str, int, int], float]) -> None:
+        """Fix every investment variable to a given quantity (0 where not listed)."""
+        for inv in self.investments:
+            for k, c in zip(inv.month, inv.col, strict=True):
+                self.vars[c].fix(quantity.get((inv.kind, inv.name, inv.site, int(k)), 0.0))
+
+    def values(self) -> np.ndarray:
+        """The current value of every registered column (after a solve)."""
+        return np.array([v.value if v.value is not None else 0.0 for v in self.vars], float)

@@ -1,0 +1,208 @@
+"""`solve(scenario) -> Result`: the whole run as an ordered build script.
+
+read and check inputs -> plain problem -> Pyomo model -> HiGHS -> result tables; with
+`blocks:K`, the investments are then fixed and the dispatch is re-solved hour by hour.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import highspy
+import numpy as np
+import pandas as pd
+import pyomo
+
+from models import OPTIONS
+from optim import diagnose, results
+from optim.core import Core
+from optim.errors import InfeasibleError, NoSolutionError, SolverError
+from optim.problem import Problem, build_problem
+from optim.scenario import Scenario, load_scenario
+from optim.series import Series, read_series
+from optim.solver import (
+    INFEASIBLE,
+    NO_SOLUTION,
+    OPTIMAL,
+    TIME_LIMIT,
+    SolveOutcome,
+    check_options,
+    solve_model,
+)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Result:
+    """A solved scenario: the summary and the tables of MODEL.md §6."""
+
+    summary: dict
+    investments: pd.DataFrame
+    monthly: pd.DataFrame
+    hourly: pd.DataFrame | None = None
+    dispatch: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+    dispatch_blocks: dict[str, dict[str, np.ndarray]] | None = field(default=None, repr=False)
+
+    @property
+    def status(self) -> str:
+        return self.summary["status"]
+
+    @property
+    def npv_usd(self) -> float:
+        return self.summary["npv_usd"]
+
+    def write(self, out: Path) -> Path:
+        tables = {"investments": self.investments, "monthly": self.monthly}
+        if self.hourly is not None:
+            tables["hourly"] = self.hourly
+        return results.write_results(out, self.summary, tables)
+
+
+def build_model(problem: Problem, elastic: bool = False,
+                fixed: dict[tuple[str, str, int, int], float] | None = None) -> Core:
+    """The Pyomo model of `problem`: every option module adds itself to the core."""
+    core = Core(problem, elastic=elastic)
+    for option in OPTIONS:
+        option.build(core)
+    if fixed is not None:
+        core.fix_investments(fixed)
+    core.finish()
+    return core
+
+
+def _quantities(core: Core) -> dict[tuple[str, str, int, int], float]:
+    x = core.values()
+    return {(inv.kind, inv.name, inv.site, int(k)): float(x[c])
+            for inv in core.investments for k, c in zip(inv.month, inv.col, strict=True)}
+
+
+def _solve(core: Core, mip_gap: float, time_limit_s: float | None,
+           options: dict[str, object]) -> SolveOutcome:
+    return solve_model(core.m, mip_gap, time_limit_s, options)
+
+
+def _raise_infeasible(problem: Problem, mip_gap: float, time_limit_s: float | None,
+                      options: dict[str, object], context: str, fixed=None) -> None:  # noqa: ANN001
+    """Find the infeasible site(s) one at a time and raise with their explanation."""
+    messages = []
+    for site in problem.sites:
+        alone = problem.subset([site.name])
+        sub_fixed = None
+        if fixed is not None:
+            idx = [s.name for s in problem.sites].index(site.name)
+            sub_fixed = {(k, n, 0, m): q for (k, n, s, m), q in fixed.items() if s == idx}
+        outcome = _solve(build_model(alone, fixed=sub_fixed), mip_gap, time_limit_s, options)
+        if outcome.status == INFEASIBLE:
+            messages += diagnose.explain_site(
+                alone, lambda p, elastic, f=sub_fixed: build_model(p, elastic=elastic, fixed=f),
+                lambda c: _solve(c, mip_gap, time_limit_s, options)) or [
+                f"site {site.name!r}: no feasible plan (requirements conflict)"]
+    if not messages:
+        messages = ["every site is feasible alone; the portfolio constraints (capex_budget_usd)"
+                    " cannot be met together"]
+    raise InfeasibleError(f"{context}:\n  " + "\n  ".join(messages))
+
+
+def _check_outcome(outcome: SolveOutcome, problem: Problem, mip_gap: float,
+                   time_limit_s: float | None, options: dict[str, object], context: str,
+                   fixed=None) -> None:  # noqa: ANN001
+    if outcome.status == INFEASIBLE:
+        _raise_infeasible(problem, mip_gap, time_limit_s, options, context, fixed)
+    if outcome.status == NO_SOLUTION:
+        raise NoSolutionError(f"{context}: no feasible plan found within the time limit "
+                              f"({time_limit_s} s); HiGHS status {outcome.highs_status}")
+    if outcome.status not in (OPTIMAL, TIME_LIMIT):
+        raise SolverError(f"{context}: HiGHS stopped with status {outcome.highs_status}")
+
+
+def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
+          resolution: str | None = None, mip_gap: float | None = None,
+          time_limit_s: float | None = None, hourly: bool = False,
+          progress: Progress | None = None) -> Result:
+    """Solve a scenario end to end and return its results (nothing is written)."""
+    report = progress or (lambda _phase: None)
+    t_start = time.perf_counter()
+    report("read")
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    sc = scenario.scenario
+    resolution = resolution or sc.resolution
+    mip_gap = sc.mip_gap if mip_gap is None else mip_gap
+    time_limit_s = sc.time_limit_s if time_limit_s is None else time_limit_s
+    options = dict(scenario.solver)
+    check_options(options)
+    if series is None:
+        series = read_series(scenario)
+    t_read = time.perf_counter()
+
+    report("build")
+    problem = build_problem(scenario, series, resolution)
+    conflicts = diagnose.data_conflicts(problem)
+    if conflicts:
+        raise InfeasibleError("the scenario's requirements conflict:\n  " + "\n  ".join(conflicts))
+    core = build_model(problem)
+    t_build = time.perf_counter()
+
+    report("solve")
+    outcome = _solve(core, mip_gap, time_limit_s, options)
+    _check_outcome(outcome, problem, mip_gap, time_limit_s, options, "no feasible plan")
+    x = core.values()
+    t_solve = time.perf_counter()
+    lines = results.npv_lines(core, x)
+    summary: dict = {
+        "scenario": sc.name,
+        "status": outcome.status,
+        "highs_status": outcome.highs_status,
+        "resolution": resolution,
+        "npv_usd": outcome.objective_usd,
+        "npv_hourly_usd": None,
+        "npv_hourly_minus_blocks_usd": None,
+        "mip_gap": outcome.mip_gap,
+        "mip_gap_requested": mip_gap,
+        "bound_usd": outcome.bound_usd,
+        "npv_lines_usd": lines,
+        "variables": outcome.n_variables,
+        "integers": outcome.n_integers,
+        "constraints": outcome.n_constraints,
+    }
+    final_core, final_x = core, x
+    t_resolve = t_solve
+    if resolution != "hourly":
+        report("re-solve")
+        fixed = _quantities(core)
+        hourly_problem = build_problem(scenario, series, "hourly")
+        hourly_core = build_model(hourly_problem, fixed=fixed)
+        resolved = _solve(hourly_core, mip_gap, time_limit_s, options)
+        _check_outcome(resolved, hourly_problem, mip_gap, time_limit_s, options,
+                       "the hourly re-solve with the blocks investments fixed has no feasible "
+                       "dispatch", fixed)
+        final_core, final_x = hourly_core, hourly_core.values()
+        summary["npv_hourly_usd"] = resolved.objective_usd
+        summary["npv_hourly_minus_blocks_usd"] = resolved.objective_usd - outcome.objective_usd
+        summary["npv_lines_hourly_usd"] = results.npv_lines(final_core, final_x)
+        summary["hourly_resolve_status"] = resolved.status
+        t_resolve = time.perf_counter()
+
+    report("results")
+    investments = results.investments_frame(core, x)
+    monthly = results.monthly_frame(final_core, final_x)
+    hourly_table = results.hourly_frame(final_core, final_x) if hourly else None
+    t_end = time.perf_counter()
+    summary.update({
+        "read_s": round(t_read - t_start, 3),
+        "build_s": round(t_build - t_read, 3),
+        "handoff_s": round(outcome.handoff_s, 3),
+        "solve_s": round(outcome.solve_s, 3),
+        "resolve_s": round(t_resolve - t_solve, 3),
+        "results_s": round(t_end - t_resolve, 3),
+        "total_s": round(t_end - t_start, 3),
+        "solver": {"name": "highs", "version": highspy.Highs().version(),
+                   "pyomo": pyomo.version.version, "options": options},
+    })
+    dispatch = results.dispatch_by_hour(final_core, final_x)
+    dispatch_blocks = results.dispatch_by_hour(core, x) if final_core is not core else None
+    return Result(summary, investments, monthly, hourly_table, dispatch, dispatch_blocks)

@@ -1,0 +1,323 @@
+"""The scenario file: a pydantic schema of MODEL.md §6 with the defaults of §5.
+
+Unknown keys are rejected with the closest valid name; every problem of the file is
+reported at once as an :class:`InputError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+import typing
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from optim.errors import InputError
+
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+RESOLUTION_RE = re.compile(r"^(hourly|blocks:[1-9]\d*)$")
+
+NonNeg = Annotated[float, Field(ge=0)]
+Pos = Annotated[float, Field(gt=0)]
+Share = Annotated[float, Field(gt=0, le=1)]
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _month(value: str) -> str:
+    if not isinstance(value, str) or not MONTH_RE.match(value):
+        raise ValueError(f"must be a month 'YYYY-MM', got {value!r}")
+    return value
+
+
+class ScenarioSection(Strict):
+    name: str = Field(min_length=1)
+    start: str
+    months: int = Field(gt=0, le=600)
+    discount_rate: float = Field(0.0, ge=0, le=1)
+    pool_fee: float = Field(0.0, ge=0, lt=1)
+    block_mw: Pos = 1.0
+    invest_every_months: int = Field(1, ge=1)
+    resolution: str = "hourly"
+    mip_gap: float = Field(1e-4, ge=0, lt=1)
+    time_limit_s: float | None = Field(None, gt=0)
+    stress_hours_per_year: int = Field(0, ge=0)
+    capex_budget_usd: list[NonNeg] = []
+
+    _start = field_validator("start")(_month)
+
+    @field_validator("resolution")
+    @classmethod
+    def _resolution(cls, value: str) -> str:
+        if not RESOLUTION_RE.match(value):
+            raise ValueError(f"must be 'hourly' or 'blocks:K' with K >= 1, got {value!r}")
+        return value
+
+
+class DataSection(Strict):
+    prices: str
+    hashprice: str
+    fuel: str | None = None
+    events: str | None = None
+    profiles: str | None = None
+
+
+class Asic(Strict):
+    name: str = Field(min_length=1)
+    efficiency_j_per_th: Pos
+    price_usd_per_th: NonNeg
+    life_months: int = Field(gt=0)
+    uptime: Share = 1.0
+    delivery_months: int = Field(0, ge=0)
+
+
+class Generator(Strict):
+    name: str = Field(min_length=1)
+    unit_mw: Pos
+    capex_usd_per_mw: NonNeg
+    life_months: int = Field(gt=0)
+    heat_rate_mmbtu_per_mwh: NonNeg = 0.0
+    vom_usd_per_mwh: NonNeg = 0.0
+    fom_usd_per_mw_month: NonNeg = 0.0
+    lead_time_months: int = Field(0, ge=0)
+    fuel_hub: str | None = None
+    fuel_usd_per_mmbtu: NonNeg | None = None
+    availability: Share = 1.0
+    profile: str = ""
+
+    @model_validator(mode="after")
+    def _one_fuel(self) -> Generator:
+        if self.fuel_hub is not None and self.fuel_usd_per_mmbtu is not None:
+            raise ValueError("give either fuel_hub or fuel_usd_per_mmbtu, not both")
+        return self
+
+
+class FleetEntry(Strict):
+    asic: str
+    mw: NonNeg
+
+
+class Hosting(Strict):
+    rate_usd_per_mwh: float
+    max_mw: NonNeg = 0.0
+    contract_months: int = Field(1, ge=1)
+    max_curtail_share: float = Field(0.0, ge=0, le=1)
+
+
+class UnderConstruction(Strict):
+    halls: int = Field(gt=0)
+    online_month: str
+
+    _online = field_validator("online_month")(_month)
+
+
+class SignedLease(Strict):
+    halls: int = Field(gt=0)
+    rfs_month: str
+    ld_usd_per_mw_month: NonNeg
+
+    _rfs = field_validator("rfs_month")(_month)
+
+
+class Ai(Strict):
+    hall_it_mw: Pos
+    max_halls: int = Field(ge=0)
+    capex_usd_per_mw_it: NonNeg
+    lease_usd_per_kw_month: float
+    life_months: int = Field(gt=0)
+    lead_time_months: int = Field(0, ge=0)
+    pue: float = Field(1.0, ge=1)
+    power_pass_through: bool = False
+    opex_usd_per_mw_it_month: NonNeg = 0.0
+    displaces_mining_mw_per_hall: NonNeg = 0.0
+    under_construction: list[UnderConstruction] = []
+    signed: list[SignedLease] = []
+
+
+class SiteGeneration(Strict):
+    technology: str
+    max_units: int = Field(ge=0)
+    existing_units: int = Field(0, ge=0)
+
+
+class Site(Strict):
+    name: str = Field(min_length=1)
+    node: str | None = None
+    fixed_price_usd_per_mwh: float | None = None
+    firm_import_mw: NonNeg = 0.0
+    flex_import_mw: NonNeg = 0.0
+    export_mw: NonNeg = 0.0
+    energy_adder_usd_per_mwh: NonNeg = 0.0
+    ppa_mw: NonNeg = 0.0
+    ppa_price_usd_per_mwh: float = 0.0
+    mining_infra_mw: float = 0.0
+    max_new_asic_mw: NonNeg = 0.0
+    existing_fleet: list[FleetEntry] = []
+    hosting: Hosting | None = None
+    ai: Ai | None = None
+    cp_charge_usd_per_mw_year: NonNeg = 0.0
+    generation: list[SiteGeneration] = []
+
+    @model_validator(mode="after")
+    def _one_price(self) -> Site:
+        if self.node is not None and self.fixed_price_usd_per_mwh is not None:
+            raise ValueError("give either node or fixed_price_usd_per_mwh, not both")
+        if self.node is None and self.fixed_price_usd_per_mwh is None:
+            raise ValueError("needs a node or a fixed_price_usd_per_mwh")
+        return self
+
+
+SolverValue = bool | int | float | str
+
+
+class Scenario(Strict):
+    """A whole scenario file, validated; `base_dir` resolves the [data] paths."""
+
+    scenario: ScenarioSection
+    data: DataSection
+    asic: list[Asic] = []
+    generator: list[Generator] = []
+    site: list[Site] = Field(min_length=1)
+    solver: dict[str, SolverValue] = {}
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        problems: list[str] = []
+        for kind, items in (("asic", self.asic), ("generator", self.generator),
+                            ("site", self.site)):
+            names = [item.name for item in items]
+            for dup in sorted({n for n in names if names.count(n) > 1}):
+                problems.append(f"{kind}: name {dup!r} is used more than once")
+        asics = {a.name for a in self.asic}
+        gens = {g.name: g for g in self.generator}
+        for i, site in enumerate(self.site):
+            where = f"site[{i}] ({site.name})"
+            for j, entry in enumerate(site.existing_fleet):
+                if entry.asic not in asics:
+                    problems.append(f"{where}.existing_fleet[{j}].asic: {entry.asic!r} is not an "
+                                    f"[[asic]] entry{_suggest(entry.asic, asics)}")
+            techs = [g.technology for g in site.generation]
+            for j, entry in enumerate(site.generation):
+                if entry.technology not in gens:
+                    problems.append(f"{where}.generation[{j}].technology: {entry.technology!r} is "
+                                    f"not a [[generator]] entry{_suggest(entry.technology, gens)}")
+                if techs.count(entry.technology) > 1:
+                    problems.append(f"{where}.generation[{j}]: technology {entry.technology!r} "
+                                    "is listed more than once")
+        for g in self.generator:
+            if g.fuel_hub is not None and self.data.fuel is None:
+                problems.append(f"generator {g.name!r}: fuel_hub {g.fuel_hub!r} needs "
+                                "[data].fuel")
+            if g.profile and self.data.profiles is None:
+                problems.append(f"generator {g.name!r}: profile {g.profile!r} needs "
+                                "[data].profiles")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def path(self, key: str) -> Path | None:
+        """The absolute path of a [data] file, or None when it is not given."""
+        value = getattr(self.data, key)
+        return None if value is None else (self.base_dir / value).resolve()
+
+    @property
+    def uses_generation(self) -> bool:
+        return any(site.generation for site in self.site)
+
+
+def _suggest(name: str, valid: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(name), list(valid), n=1, cutoff=0.5)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _model_classes(annotation: object) -> list[type[BaseModel]]:
+    """The pydantic model classes inside an annotation (through Optional and list)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        found.extend(_model_classes(arg))
+    return found
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """Valid keys of the table found at `loc` (for 'did you mean' hints)."""
+    model: type[BaseModel] | None = Scenario
+    for part in loc:
+        if model is None:
+            return []
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        classes = _model_classes(field.annotation)
+        model = classes[0] if classes else None
+    return [] if model is None else [n for n in model.model_fields if n != "base_dir"]
+
+
+def _loc_text(raw: dict, loc: tuple) -> str:
+    parts: list[str] = []
+    node: object = raw
+    for part in loc:
+        if isinstance(part, int):
+            name = node[part].get("name") if isinstance(node, list) and part < len(node) and \
+                isinstance(node[part], dict) else None
+            parts[-1] += f"[{part}]" + (f" ({name})" if name else "")
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+        else:
+            parts.append(str(part))
+            node = node.get(part) if isinstance(node, dict) else None
+    return ".".join(parts) or "(file)"
+
+
+def _describe(raw: dict, error: dict) -> str:
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    loc = tuple(p for p in loc if p not in {"bool", "int", "float", "str"})
+    where = _loc_text(raw, loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        hint = _suggest(loc[-1], _fields_at(loc[:-1]))
+        return f"{where}: unknown key{hint}"
+    if kind == "missing":
+        return f"{where}: required field is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    if kind != "value_error":
+        return f"{where}: {message} (got {error.get('input')!r})"
+    return message if not loc else "\n".join(f"{where}: {m}" for m in message.split("\n"))
+
+
+def parse_scenario(raw: dict, base_dir: Path, source: str = "scenario") -> Scenario:
+    """Validate a scenario mapping; raise InputError listing every problem."""
+    try:
+        return Scenario.model_validate({**raw, "base_dir": base_dir})
+    except ValidationError as exc:
+        lines = [line for e in exc.errors() for line in _describe(raw, e).split("\n")]
+        problems = list(dict.fromkeys(lines))
+        raise InputError(problems, source) from None
+
+
+def load_scenario(path: Path | str) -> Scenario:
+    """Read and validate a scenario TOML file."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"file not found: {path}", str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML: {exc}", str(path)) from None
+    return parse_scenario(raw, path.resolve().parent, str(path))
+
+
+def resolution_blocks(resolution: str) -> int | None:
+    """K of 'blocks:K', or None for 'hourly'."""
+    return None if resolution == "hourly" else int(resolution.split(":")[1])
+
