@@ -54,7 +54,8 @@ def explain_site(problem: Problem, build, solve) -> list[str]:  # noqa: ANN001
         short = np.flatnonzero(slack > 1e-6)
         if not len(short):
             continue
-        first_hour = hours[np.flatnonzero(np.isin(st.step_of_hour, short))[0]]
+        first = hours[np.flatnonzero(np.isin(st.step_of_hour, short))[0]]
+        first_hour = np.datetime_as_string(first.astype("datetime64[m]"))
         n_hours = int(st.weight_h[short].sum())
         stress_hours = int(st.weight_h[short][st.stress[short]].sum())
         if row == "power":

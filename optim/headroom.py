@@ -330,10 +330,16 @@ def prepare_bas(
     widen: dict[str, dict[str, tuple[int, ...]]] | None = None,
     min_coverage_pct: float = DEFAULT_MIN_COVERAGE_PCT,
 ) -> dict[str, BalancingAuthorityDemand]:
-    """Prepare each BA (all BAs of the file when `bas` is empty), in the order given."""
+    """Prepare each BA (all BAs of the file when `bas` is empty), in the order given.
+
+    A widening for a BA absent from the file is an error, except for the `report` preset's
+    BAs (CISO, FPL), so `--widen report` also works on a file without them.
+    """
     known = set(demand["ba"].unique())
     chosen = list(dict.fromkeys(bas)) if bas else sorted(known)
     widen = widen or {}
+    preset = {item.partition(":")[0] for item in REPORT_WIDEN}
+    widen = {b: w for b, w in widen.items() if b in known or b not in preset}
     unknown = [b for b in [*chosen, *widen] if b not in known]
     if unknown:
         raise HeadroomInputError(
