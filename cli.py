@@ -183,5 +183,42 @@ def sample(
         out_console.print(str(path), highlight=False)
 
 
+@app.command()
+def regress(
+    folder: Annotated[Path, typer.Argument(help="Folder searched for fixture folders.")],
+    update: Annotated[bool, typer.Option("--update", help="Rewrite expected NPV and decisions "
+                                                          "of failing fixtures.")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why the baseline changes (asked for if "
+                                                    "missing with --update).")] = None,
+) -> None:
+    """Solve every fixture folder under FOLDER and compare with its expected.json."""
+    from optim import regress as harness
+
+    fixtures = harness.find_fixtures(folder)
+    if not fixtures:
+        err_console.print(f"error (exit 2): no fixture folders (scenario.toml + expected.json) "
+                          f"under {folder}")
+        raise typer.Exit(2)
+    if update and not reason:
+        reason = typer.prompt("Reason for updating the baselines")
+    table = Table(title=f"Fixtures under {folder}", title_justify="left")
+    for col in ("fixture", "result", "status", "NPV (USD)", "expected (USD)", "differences"):
+        table.add_column(col, justify="right" if "USD" in col else "left")
+    failed = 0
+    for path in fixtures:
+        outcome = harness.run_fixture(path)
+        failed += not outcome.passed
+        if update and not outcome.passed:
+            harness.update_fixture(path, outcome, reason or "")
+        table.add_row(outcome.name, "[green]pass[/]" if outcome.passed else
+                      ("[yellow]updated[/]" if update else "[red]FAIL[/]"), outcome.status,
+                      _money(outcome.npv_usd), _money(outcome.expected_npv_usd),
+                      "\n".join(outcome.differences))
+    out_console.print(table)
+    out_console.print(f"{len(fixtures) - failed} passed, {failed} failed")
+    if failed and not update:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -15,6 +15,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from optim import headroom as hr
@@ -216,7 +217,7 @@ def headroom(
             )
         curve = hr.headroom_curve(profiles, limits, every_year) if plot else None
     except hr.HeadroomInputError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
 
     _print_tables(console, summary)

@@ -154,11 +154,7 @@ def write_results(out: Path, summary: dict, tables: dict[str, pd.DataFrame]) -> 
     try:
         for name, frame in tables.items():
             _write_parquet(frame, tmp / f"{name}.parquet")
-        with open(tmp / "summary.json", "w") as fh:
-            json.dump(summary, fh, indent=2, allow_nan=False, default=_json_default)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        write_json_atomic(tmp / "summary.json", summary)
         old = None
         if out.exists():
             old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
@@ -170,6 +166,22 @@ def write_results(out: Path, summary: dict, tables: dict[str, pd.DataFrame]) -> 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def write_json_atomic(path: Path, payload: dict) -> None:
+    """Write JSON to a temp file in the same folder, then rename over `path`."""
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        with open(tmp, "w") as fh:
+            json.dump(payload, fh, indent=2, allow_nan=False, default=_json_default)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _json_default(value: object) -> object:
