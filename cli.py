@@ -170,13 +170,19 @@ def sample(
                                                   "or $OPTIM_RAW_DIR].")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder [default: "
                                                   "data/sample/generated].")] = None,
+    if_missing: Annotated[bool, typer.Option("--if-missing", help="Do nothing when the "
+                                             "files are already there.")] = False,
 ) -> None:
     """Build the sample portfolio's Parquet inputs from the public raw data."""
     from optim import sample as sample_data
 
+    target = out or sample_data.default_out_dir()
+    names = ("prices", "hashprice", "fuel", "events")
+    if if_missing and all((target / f"{n}.parquet").is_file() for n in names):
+        out_console.print(f"sample data present in {target}", highlight=False)
+        return
     try:
-        written = sample_data.build_sample(raw or sample_data.default_raw_dir(),
-                                           out or sample_data.default_out_dir())
+        written = sample_data.build_sample(raw or sample_data.default_raw_dir(), target)
     except Exception as exc:  # noqa: BLE001
         raise _fail(exc) from None
     for path in written:
@@ -219,6 +225,14 @@ def regress(
     if failed and not update:
         raise typer.Exit(1)
 
+
+def _register_headroom() -> None:
+    from optim.headroom_cli import headroom
+
+    app.command()(headroom)
+
+
+_register_headroom()
 
 if __name__ == "__main__":
     app()

@@ -15,7 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as a plain script from anywhere
     sys.path.insert(0, str(REPO_ROOT))
 
-from optim.sample import build_sample, default_raw_dir  # noqa: E402
+from optim.sample import build_sample, default_out_dir, default_raw_dir  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,13 +25,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out",
         type=Path,
-        default=REPO_ROOT / "data" / "sample" / "generated",
+        default=None,
         help="output folder (created if missing)",
     )
     args = parser.parse_args(argv)
     raw = args.raw if args.raw is not None else default_raw_dir()
+    out = args.out if args.out is not None else default_out_dir()
     try:
-        written = build_sample(raw, args.out)
+        written = build_sample(raw, out)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

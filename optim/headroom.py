@@ -13,7 +13,6 @@ BAs, limits and the ~60 steps of the integer root search.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from optim import paths
 
 RAW_FILE_NAME = "eia930_demand_hourly_22ba_2016_2024.parquet"
 DEMAND_COLUMNS = ("timestamp_utc", "ba", "demand_mw")
@@ -61,11 +62,7 @@ class HeadroomInputError(ValueError):
 
 def default_demand_path() -> Path:
     """The bundled EIA-930 file: `$OPTIM_RAW_DIR` if set, else `<repo>/../shared/data/raw`."""
-    raw_dir = os.environ.get("OPTIM_RAW_DIR")
-    if raw_dir:
-        return Path(raw_dir) / RAW_FILE_NAME
-    repo_root = Path(__file__).resolve().parent.parent
-    return repo_root.parent / "shared" / "data" / "raw" / RAW_FILE_NAME
+    return paths.default_raw_dir() / RAW_FILE_NAME
 
 
 def read_demand(path: Path | str) -> pd.DataFrame:

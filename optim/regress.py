@@ -55,7 +55,8 @@ def _decision_rows(frame: pd.DataFrame) -> dict[tuple, float]:
 def compare_decisions(expected: list[dict], investments: pd.DataFrame) -> list[str]:
     """Differences between the expected and the returned investment rows."""
     frame = pd.DataFrame(expected, columns=[*DECISION_KEYS, "quantity"])
-    frame["name"] = frame["name"].fillna(frame["kind"])
+    frame["name"] = [n if isinstance(n, str) and n else k
+                     for n, k in zip(frame["name"], frame["kind"], strict=True)]
     want = _decision_rows(frame)
     got = _decision_rows(investments)
     out = []

@@ -29,6 +29,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from optim import paths
+
 __all__ = [
     "HALVING_2028",
     "NODES",
@@ -121,11 +123,12 @@ class RawDataMissingError(FileNotFoundError):
 
 def default_raw_dir() -> Path:
     """Raw-data folder: ``$OPTIM_RAW_DIR`` or ``<repo>/../shared/data/raw``."""
-    env = os.environ.get("OPTIM_RAW_DIR")
-    if env:
-        return Path(env).expanduser().resolve()
-    repo_root = Path(__file__).resolve().parents[1]
-    return (repo_root / ".." / "shared" / "data" / "raw").resolve()
+    return paths.default_raw_dir()
+
+
+def default_out_dir() -> Path:
+    """The sample's generated folder, ``data/sample/generated`` of the checkout."""
+    return paths.default_sample_dir()
 
 
 def _raw_path(raw_dir: Path, key: str) -> Path:

@@ -292,8 +292,7 @@ def _read_decisions(scenario: Scenario, investments: pd.DataFrame, time: _Time,
             frac = abs(q - round(q))
             out.add("integrality", site_name, label, frac, 0.0)
             if k % sc.invest_every_months != 0:
-                out.add("invest_month", site_name, label, abs(q), 0.0, tol=0.0,
-                        rel=max(1.0, abs(q)) / max(1.0, abs(q)))
+                out.add("invest_month", site_name, label, abs(q), 0.0, tol=0.0, rel=1.0)
         if site is None:
             out.add("unknown_decision", site_name, label, abs(q), 0.0, tol=0.0, rel=1.0)
             continue
@@ -402,7 +401,7 @@ def _flows(site: Site, scenario: Scenario, raw: dict[str, np.ndarray], n_hours: 
                     tol=0.0, rel=np.inf)
             arr = np.where(bad, 0.0, arr)
         if key not in known:
-            out.add("unknown_flow", site.name, key, float(np.max(np.abs(arr), initial=0.0)),
+            out.add("unknown_flow", site.name, None, float(np.max(np.abs(arr), initial=0.0)),
                     0.0)
             continue
         out.hourly("nonnegative", site.name, -arr, 0.0, hour_labels)
@@ -519,7 +518,7 @@ def _check_site(scenario: Scenario, series: Series, site: Site, raw: dict[str, n
         build = dec.build.get((name, g.name), np.zeros(n))
         units = entry.existing_units + _delivered(build, g.lead_time_months)
         total_units = entry.existing_units + float(build.sum())
-        out.add("units_cap", name, g.name, total_units - entry.max_units, entry.max_units)
+        out.add("units_cap", name, None, total_units - entry.max_units, entry.max_units)
         cf = np.ones(T)
         if g.profile:
             cf = np.asarray(series.capacity_factor[g.profile], dtype=float)
@@ -536,10 +535,6 @@ def _check_site(scenario: Scenario, series: Series, site: Site, raw: dict[str, n
         monthly["fuel_usd"] -= time.by_month(gen * (g.heat_rate_mmbtu_per_mwh * fuel
                                                     + g.vom_usd_per_mwh))
         monthly["generation_fom_usd"] -= g.fom_usd_per_mw_month * g.unit_mw * units
-    for key in flows:
-        if key.startswith("generation_mw:") and key.split(":", 1)[1] not in \
-                {e.technology for e in site.generation}:
-            gen_total += flows[key]
 
     # --- balance: imp + gen - exp = mine + host + ai
     supply = imp + gen_total
