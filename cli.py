@@ -119,11 +119,13 @@ def solve(
     hourly: Annotated[bool, typer.Option("--hourly", help="Also write hourly.parquet.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the results path.")]
     = False,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Re-check the plan "
+                                         "independently (constraints and NPV).")] = True,
 ) -> None:
     """Solve a scenario and write its results folder."""
     from optim import load_scenario
     from optim import solve as run
-    from optim.errors import InputError
+    from optim.errors import InputError, VerificationError
     from optim.scenario import RESOLUTION_RE
 
     try:
@@ -133,12 +135,21 @@ def solve(
         sc = load_scenario(scenario)
         target = out or Path("results") / sc.scenario.name
         with _Phases(quiet) as phases:
-            result = run(sc, resolution=resolution, mip_gap=mip_gap, time_limit_s=time_limit,
-                         hourly=hourly, progress=phases)
+            try:
+                result = run(sc, resolution=resolution, mip_gap=mip_gap,
+                             time_limit_s=time_limit, hourly=hourly, check=verify,
+                             progress=phases)
+            except VerificationError as exc:
+                phases("write")
+                exc.result.write(target)
+                raise
             phases("write")
             written = result.write(target)
     except Exception as exc:  # noqa: BLE001
         raise _fail(exc) from None
+    if result.status != "optimal":
+        err_console.print(f"[yellow]warning[/]: stopped at the time limit; the plan is feasible "
+                          f"but only within a gap of {result.summary['mip_gap']}")
     if quiet:
         out_console.print(str(written / "summary.json"), highlight=False)
     else:

@@ -19,7 +19,7 @@ import pyomo
 from models import OPTIONS
 from optim import diagnose, results
 from optim.core import Core
-from optim.errors import InfeasibleError, NoSolutionError, SolverError
+from optim.errors import InfeasibleError, NoSolutionError, SolverError, VerificationError
 from optim.problem import Problem, build_problem
 from optim.scenario import Scenario, load_scenario
 from optim.series import Series, read_series
@@ -32,6 +32,7 @@ from optim.solver import (
     check_options,
     solve_model,
 )
+from optim.verify import Verification, verify
 
 Progress = Callable[[str], None]
 
@@ -121,9 +122,14 @@ def _check_outcome(outcome: SolveOutcome, problem: Problem, mip_gap: float,
 
 def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
           resolution: str | None = None, mip_gap: float | None = None,
-          time_limit_s: float | None = None, hourly: bool = False,
+          time_limit_s: float | None = None, hourly: bool = False, check: bool = True,
           progress: Progress | None = None) -> Result:
-    """Solve a scenario end to end and return its results (nothing is written)."""
+    """Solve a scenario end to end and return its results (nothing is written).
+
+    With `check` (the default) the returned plans are re-checked by `optim.verify`, a
+    second implementation of MODEL.md's arithmetic; a failure raises VerificationError
+    carrying the result.
+    """
     report = progress or (lambda _phase: None)
     t_start = time.perf_counter()
     report("read")
@@ -205,4 +211,43 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
     })
     dispatch = results.dispatch_by_hour(final_core, final_x)
     dispatch_blocks = results.dispatch_by_hour(core, x) if final_core is not core else None
-    return Result(summary, investments, monthly, hourly_table, dispatch, dispatch_blocks)
+    result = Result(summary, investments, monthly, hourly_table, dispatch, dispatch_blocks)
+    if check:
+        report("check")
+        _check(result, scenario, series)
+    summary["total_s"] = round(time.perf_counter() - t_start, 3)
+    return result
+
+
+def _violation_dict(v: Verification) -> dict | None:
+    m = v.max_violation
+    return None if m is None else {"constraint": m.constraint, "site": m.site, "when": m.when,
+                                   "amount": m.amount}
+
+
+def _check(result: Result, scenario: Scenario, series: Series) -> None:
+    """Re-check the plan(s) independently; record the outcome; raise on failure."""
+    t0 = time.perf_counter()
+    s = result.summary
+    checks = [("npv_usd", result.dispatch_blocks or result.dispatch, s["resolution"])]
+    if result.dispatch_blocks is not None:
+        checks.append(("npv_hourly_usd", result.dispatch, "hourly"))
+    failures = []
+    worst: Verification | None = None
+    for key, dispatch, plan_resolution in checks:
+        v = verify(scenario, series, result.investments, dispatch, s[key], plan_resolution)
+        s[key.replace("_usd", "_recomputed_usd")] = v.npv_recomputed_usd
+        if worst is None or (v.max_violation and (worst.max_violation is None or
+                                                  v.max_violation.amount >
+                                                  worst.max_violation.amount)):
+            worst = v
+        if not v.verified:
+            failures.append(f"{key}: {v.describe()}")
+    s["verified"] = not failures
+    s["max_violation"] = _violation_dict(worst) if worst else None
+    s["check_s"] = round(time.perf_counter() - t0, 3)
+    if failures:
+        error = VerificationError("the plan failed the independent check:\n  " +
+                                  "\n  ".join(failures))
+        error.result = result
+        raise error
