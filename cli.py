@@ -237,6 +237,75 @@ def regress(
         raise typer.Exit(1)
 
 
+@app.command()
+def sweep(
+    sweep_file: Annotated[Path, typer.Argument(help="Sweep TOML file.", dir_okay=False)],
+    out: Annotated[Path, typer.Option(help="Folder of all sweeps.")] = Path("sweeps"),
+    workers: Annotated[int | None, typer.Option(help="Parallel local case processes "
+                                                     "[default: CPU count].")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Run on this Dask scheduler "
+                                                       "(tcp://host:port) instead.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-run cases already done.")] = False,
+) -> None:
+    """Run a batch of scenario cases and rank them (exit 6 if some case failed)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from optim import sweep as sweeps
+
+    try:
+        spec = sweeps.load_sweep(sweep_file)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc) from None
+    counts = {"done": 0, "failed": 0}
+    progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total}"),
+                        TextColumn("[green]{task.fields[done]} done[/] "
+                                   "[red]{task.fields[failed]} failed[/] "
+                                   "{task.fields[running]} running"),
+                        TimeRemainingColumn(), console=err_console)
+    bar = progress.add_task(spec.name, total=len(spec.cases), done=0, failed=0, running=0)
+
+    def started(n: int) -> None:
+        progress.update(bar, completed=len(spec.cases) - n, running=min(n, workers or 99))
+
+    def finished(row: dict) -> None:
+        counts["done" if row["status"] == "solved" else "failed"] += 1
+        left = len(spec.cases) - progress.tasks[0].completed - 1
+        progress.update(bar, advance=1, done=counts["done"], failed=counts["failed"],
+                        running=max(0, min(left, workers or 99)))
+
+    try:
+        with progress:
+            outcome = sweeps.run_sweep(spec, out, workers=workers, scheduler=scheduler,
+                                       force=force, on_case=finished, on_start=started)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc) from None
+    ranked = outcome.summary.sort_values("npv_usd", ascending=False, na_position="last")
+    shown = ranked[["case", "status", "npv_usd", *(c for c in ("npv_hourly_usd",)
+                                                    if c in ranked)]]
+    out_console.print(_table(f"Cases ranked by NPV ({outcome.skipped} resumed)", shown,
+                             {"npv_usd", "npv_hourly_usd"}))
+    spans = sweeps.tornado(outcome.summary, spec.axes)
+    if len(spans):
+        width = 40
+        top = float(spans["range_usd"].max()) or 1.0
+        tornado_table = Table(title="NPV range per axis", title_justify="left")
+        for col in ("axis", "low", "high", "range (USD)", ""):
+            tornado_table.add_column(col)
+        for r in spans.itertuples(index=False):
+            tornado_table.add_row(r.axis, str(r.value_low), str(r.value_high),
+                                  _money(r.range_usd), "█" * max(1, round(width * r.range_usd
+                                                                          / top)))
+        out_console.print(tornado_table)
+    failures = outcome.summary[outcome.summary["status"].isin(sweeps.SOLVED) == False]  # noqa: E712
+    for r in failures.itertuples(index=False):
+        err_console.print(f"[red]{r.case}[/] ({r.case_id}): {r.status}: {r.error}",
+                          highlight=False)
+    out_console.print(f"summary: {outcome.path}", highlight=False)
+    if outcome.failed:
+        raise typer.Exit(6)
+
+
 def _register_headroom() -> None:
     from optim.headroom_cli import headroom
 

@@ -6,8 +6,11 @@ read and check inputs -> plain problem -> Pyomo model -> HiGHS -> result tables;
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +76,77 @@ def build_model(problem: Problem, elastic: bool = False,
         core.fix_investments(fixed)
     core.finish()
     return core
+
+
+@dataclass
+class PlanTables:
+    """What a solved model contributes to a Result (per site, so site solves combine)."""
+
+    objective_usd: float
+    lines: dict[str, float]
+    monthly: pd.DataFrame
+    dispatch: dict[str, dict[str, np.ndarray]]
+    hourly: pd.DataFrame | None
+
+    @classmethod
+    def combine(cls, parts: list[PlanTables]) -> PlanTables:
+        lines: dict[str, float] = {}
+        for part in parts:
+            for k, v in part.lines.items():
+                lines[k] = lines.get(k, 0.0) + v
+        hourly = None if parts[0].hourly is None else \
+            pd.concat([p.hourly for p in parts], ignore_index=True)
+        return cls(sum(p.objective_usd for p in parts), lines,
+                   pd.concat([p.monthly for p in parts], ignore_index=True),
+                   {k: v for p in parts for k, v in p.dispatch.items()}, hourly)
+
+
+def _plan_tables(core: Core, x: np.ndarray, hourly: bool,
+                 objective_usd: float = 0.0) -> PlanTables:
+    return PlanTables(objective_usd, results.npv_lines(core, x), results.monthly_frame(core, x),
+                      results.dispatch_by_hour(core, x),
+                      results.hourly_frame(core, x) if hourly else None)
+
+
+def _resolve_site(task: tuple) -> tuple[SolveOutcome, PlanTables | None]:
+    """Hourly LP of one site with its investments fixed (sites decouple once they are)."""
+    problem, fixed, mip_gap, time_limit_s, options, hourly = task
+    core = build_model(problem, fixed=fixed)
+    outcome = _solve(core, mip_gap, time_limit_s, options)
+    if outcome.status not in (OPTIMAL, TIME_LIMIT):
+        return outcome, None
+    return outcome, _plan_tables(core, core.values(), hourly, outcome.objective_usd)
+
+
+def _resolve_hourly(problem: Problem, fixed: dict, mip_gap: float, time_limit_s: float | None,
+                    options: dict[str, object], hourly: bool,
+                    workers: int | None = None) -> tuple[PlanTables, SolveOutcome]:
+    """Re-solve the dispatch hour by hour, one site at a time, in parallel processes."""
+    tasks = []
+    for i, site in enumerate(problem.sites):
+        sub = {(k, n, 0, m): q for (k, n, s, m), q in fixed.items() if s == i}
+        tasks.append((problem.subset([site.name]), sub, mip_gap, time_limit_s, options, hourly))
+    workers = min(len(tasks), workers or os.cpu_count() or 1)
+    if workers > 1:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            outcomes = list(pool.map(_resolve_site, tasks))
+    else:
+        outcomes = [_resolve_site(t) for t in tasks]
+    for (sub_problem, sub_fixed, *_), (outcome, _) in zip(tasks, outcomes, strict=True):
+        _check_outcome(outcome, sub_problem, mip_gap, time_limit_s, options,
+                       "the hourly re-solve with the blocks investments fixed has no "
+                       "feasible dispatch", sub_fixed)
+    plan = PlanTables.combine([p for _, p in outcomes])
+    worst = max((o for o, _ in outcomes), key=lambda o: o.status != OPTIMAL)
+    total = SolveOutcome(worst.status, worst.highs_status, plan.objective_usd,
+                         plan.objective_usd, 0.0 if worst.status == OPTIMAL else worst.mip_gap,
+                         sum(o.n_variables for o, _ in outcomes),
+                         sum(o.n_integers for o, _ in outcomes),
+                         sum(o.n_constraints for o, _ in outcomes),
+                         sum(o.handoff_s for o, _ in outcomes),
+                         sum(o.solve_s for o, _ in outcomes))
+    return plan, total
 
 
 def _quantities(core: Core) -> dict[tuple[str, str, int, int], float]:
@@ -175,28 +249,22 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
         "integers": outcome.n_integers,
         "constraints": outcome.n_constraints,
     }
-    final_core, final_x = core, x
     t_resolve = t_solve
-    if resolution != "hourly":
+    if resolution == "hourly":
+        report("results")
+        plan = _plan_tables(core, x, hourly)
+    else:
         report("re-solve")
-        fixed = _quantities(core)
-        hourly_problem = build_problem(scenario, series, "hourly")
-        hourly_core = build_model(hourly_problem, fixed=fixed)
-        resolved = _solve(hourly_core, mip_gap, time_limit_s, options)
-        _check_outcome(resolved, hourly_problem, mip_gap, time_limit_s, options,
-                       "the hourly re-solve with the blocks investments fixed has no feasible "
-                       "dispatch", fixed)
-        final_core, final_x = hourly_core, hourly_core.values()
+        plan, resolved = _resolve_hourly(build_problem(scenario, series, "hourly"),
+                                          _quantities(core), mip_gap, time_limit_s, options,
+                                          hourly)
         summary["npv_hourly_usd"] = resolved.objective_usd
         summary["npv_hourly_minus_blocks_usd"] = resolved.objective_usd - outcome.objective_usd
-        summary["npv_lines_hourly_usd"] = results.npv_lines(final_core, final_x)
+        summary["npv_lines_hourly_usd"] = plan.lines
         summary["hourly_resolve_status"] = resolved.status
         t_resolve = time.perf_counter()
-
-    report("results")
+        report("results")
     investments = results.investments_frame(core, x)
-    monthly = results.monthly_frame(final_core, final_x)
-    hourly_table = results.hourly_frame(final_core, final_x) if hourly else None
     t_end = time.perf_counter()
     summary.update({
         "read_s": round(t_read - t_start, 3),
@@ -209,9 +277,9 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
         "solver": {"name": "highs", "version": highspy.Highs().version(),
                    "pyomo": pyomo.version.version, "options": options},
     })
-    dispatch = results.dispatch_by_hour(final_core, final_x)
-    dispatch_blocks = results.dispatch_by_hour(core, x) if final_core is not core else None
-    result = Result(summary, investments, monthly, hourly_table, dispatch, dispatch_blocks)
+    dispatch_blocks = results.dispatch_by_hour(core, x) if resolution != "hourly" else None
+    result = Result(summary, investments, plan.monthly, plan.hourly, plan.dispatch,
+                    dispatch_blocks)
     if check:
         report("check")
         _check(result, scenario, series)

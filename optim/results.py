@@ -168,6 +168,19 @@ def write_results(out: Path, summary: dict, tables: dict[str, pd.DataFrame]) -> 
     return out
 
 
+def write_table_atomic(frame: pd.DataFrame, path: Path) -> Path:
+    """Write one Parquet file via a temp file in the same folder and a rename."""
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        _write_parquet(frame, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
 def write_json_atomic(path: Path, payload: dict) -> None:
     """Write JSON to a temp file in the same folder, then rename over `path`."""
     path = Path(path)

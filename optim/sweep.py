@@ -1,0 +1,409 @@
+"""Batch scenario sweeps: a base scenario, axes and explicit cases -> one row per case.
+
+Every case runs in its own process with a wall-clock timeout, so a crashed, raising or
+hanging case becomes a row with its status and the others finish. Series are read once
+per horizon and handed to the case processes as a pickle (no Parquet re-read per case);
+series sensitivities (`series.*.scale`, `series.prices.shift_usd_per_mwh`) are applied in
+memory. The case id is a stable hash of its overrides: a re-run skips every case whose
+results folder exists and validates, so a killed sweep resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import itertools
+import json
+import os
+import pickle
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from pydantic import Field, ValidationError, model_validator
+
+from optim.errors import InputError
+from optim.results import LINES, write_json_atomic, write_table_atomic
+from optim.scenario import (
+    Ai,
+    Asic,
+    Generator,
+    Hosting,
+    ScenarioSection,
+    Site,
+    Strict,
+    parse_scenario,
+)
+from optim.series import read_series
+
+SERIES_PATHS = {"series.hashprice.scale": "hashprice", "series.prices.scale": "prices",
+                "series.prices.shift_usd_per_mwh": "price_shift_usd_per_mwh",
+                "series.fuel.scale": "fuel"}
+SOLVED = ("optimal", "time_limit_feasible")
+EXIT_STATUS = {2: "bad_input", 3: "infeasible", 4: "no_solution", 5: "check_failed"}
+Value = float | int | str | bool
+
+
+class Axis(Strict):
+    path: str
+    values: list[Value] | None = None
+    start: float | None = None
+    stop: float | None = None
+    step: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Axis:
+        ranged = (self.start, self.stop, self.step)
+        if (self.values is None) == all(v is None for v in ranged) or \
+                (self.values is None and any(v is None for v in ranged)):
+            raise ValueError("give either values = [...] or start, stop and step")
+        return self
+
+    def points(self) -> list[Value]:
+        if self.values is not None:
+            return list(self.values)
+        n = int(np.floor((self.stop - self.start) / self.step + 1e-9)) + 1
+        return [round(self.start + i * self.step, 12) for i in range(n)]
+
+
+class SweepSection(Strict):
+    name: str = Field(min_length=1)
+    base: str
+    timeout_s: float = Field(1800.0, gt=0)
+    resolution: str | None = None
+    mip_gap: float | None = Field(None, ge=0, lt=1)
+    time_limit_s: float | None = Field(None, gt=0)
+
+
+class SweepFile(Strict):
+    sweep: SweepSection
+    axis: list[Axis] = []
+    case: list[dict[str, Value]] = []
+
+
+@dataclass(frozen=True)
+class Case:
+    case_id: str
+    name: str
+    overrides: dict[str, Value]
+
+
+@dataclass
+class Sweep:
+    """A validated sweep: the base scenario, its cases, where results go."""
+
+    name: str
+    base_raw: dict
+    base_dir: Path
+    cases: list[Case]
+    axes: list[str]
+    timeout_s: float
+    solve_options: dict[str, Any] = field(default_factory=dict)
+
+
+def valid_paths(raw: dict) -> list[str]:
+    """Every dotted path a sweep may set, given the base scenario's names."""
+    def fields(model: type[Strict], skip: tuple[str, ...] = ()) -> list[str]:
+        return [f for f, info in model.model_fields.items() if f not in skip
+                and "list" not in str(info.annotation)]
+
+    out = [f"scenario.{f}" for f in fields(ScenarioSection)] + list(SERIES_PATHS)
+    out.append("scenario.capex_budget_usd")
+    for a in raw.get("asic", []):
+        out += [f"asic.{a.get('name')}.{f}" for f in fields(Asic, ("name",))]
+    for g in raw.get("generator", []):
+        out += [f"generator.{g.get('name')}.{f}" for f in fields(Generator, ("name",))]
+    for s in raw.get("site", []):
+        base = f"site.{s.get('name')}"
+        out += [f"{base}.{f}" for f in fields(Site, ("name", "hosting", "ai"))]
+        out += [f"{base}.hosting.{f}" for f in fields(Hosting)]
+        out += [f"{base}.ai.{f}" for f in fields(Ai)]
+    return out
+
+
+def _named(items: list[dict], name: str) -> dict:
+    return next(item for item in items if item.get("name") == name)
+
+
+def apply_overrides(raw: dict, overrides: dict[str, Value]) -> dict:
+    """A copy of the scenario mapping with the non-series overrides set."""
+    out = copy.deepcopy(raw)
+    for path, value in overrides.items():
+        if path in SERIES_PATHS:
+            continue
+        parts = path.split(".")
+        if parts[0] == "scenario":
+            target = out["scenario"]
+            rest = parts[1:]
+        else:
+            target = _named(out[parts[0]], parts[1])
+            rest = parts[2:]
+        for key in rest[:-1]:
+            target = target.setdefault(key, {})
+        target[rest[-1]] = value
+    return out
+
+
+def series_scales(overrides: dict[str, Value]) -> dict[str, float]:
+    return {SERIES_PATHS[p]: float(v) for p, v in overrides.items() if p in SERIES_PATHS}
+
+
+def case_id(overrides: dict[str, Value]) -> str:
+    """Stable id: a hash of the sorted overrides."""
+    text = json.dumps(sorted(overrides.items()), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def load_sweep(path: Path) -> Sweep:
+    """Read a sweep file and validate every case before anything runs."""
+    path = Path(path)
+    try:
+        spec = SweepFile.model_validate(tomllib.loads(path.read_text()))
+    except FileNotFoundError:
+        raise InputError("file not found", str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML: {exc}", str(path)) from None
+    except ValidationError as exc:
+        raise InputError([f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()],
+                         str(path)) from None
+    base_path = (path.parent / spec.sweep.base).resolve()
+    try:
+        base_raw = tomllib.loads(base_path.read_text())
+    except (FileNotFoundError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"sweep.base: cannot read {base_path}: {exc}", str(path)) from None
+    valid = set(valid_paths(base_raw))
+    problems = []
+    used_paths = [a.path for a in spec.axis] + [k for c in spec.case for k in c if k != "name"]
+    for p in dict.fromkeys(used_paths):
+        if p not in valid:
+            close = difflib.get_close_matches(p, sorted(valid), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(f"path {p!r} is not a scenario or series field{hint}")
+    if problems:
+        raise InputError(problems, str(path))
+    cases = list(_expand(spec))
+    for case in cases:
+        try:
+            parse_scenario(apply_overrides(base_raw, case.overrides), base_path.parent,
+                           f"case {case.name}")
+        except InputError as exc:
+            problems += [f"case {case.name!r}: {p}" for p in exc.problems]
+    if problems:
+        raise InputError(problems, str(path))
+    options = {k: v for k, v in (("resolution", spec.sweep.resolution),
+                                 ("mip_gap", spec.sweep.mip_gap),
+                                 ("time_limit_s", spec.sweep.time_limit_s)) if v is not None}
+    return Sweep(spec.sweep.name, base_raw, base_path.parent, cases,
+                 [a.path for a in spec.axis], spec.sweep.timeout_s, options)
+
+
+def _expand(spec: SweepFile) -> Iterator[Case]:
+    seen: set[str] = set()
+    grids = [[(a.path, v) for v in a.points()] for a in spec.axis]
+    combos = [dict(c) for c in itertools.product(*grids)] if grids else []
+    explicit = [{k: v for k, v in c.items() if k != "name"} for c in spec.case]
+    names = [str(c["name"]) for c in spec.case if "name" in c]
+    for i, overrides in enumerate(combos + explicit):
+        cid = case_id(overrides)
+        if cid in seen:
+            continue
+        seen.add(cid)
+        j = i - len(combos)
+        label = names[j] if 0 <= j < len(names) and "name" in spec.case[j] else \
+            ", ".join(f"{k.split('.')[-1]}={v}" for k, v in overrides.items()) or "base"
+        yield Case(cid, label, overrides)
+
+
+# ------------------------------------------------------------------------ running a case
+
+
+def case_valid(folder: Path, cid: str) -> bool:
+    """A finished case: summary.json parses, names this case, and every table reads."""
+    try:
+        summary = json.loads((folder / "summary.json").read_text())
+        if summary.get("case_id") != cid:
+            return False
+        for name in ("investments", "monthly"):
+            pq.read_table(folder / f"{name}.parquet")
+    except (OSError, ValueError, KeyError):
+        return False
+    return True
+
+
+def run_case_subprocess(task: dict) -> dict:
+    """Run one case in a fresh Python process with a wall-clock timeout; never raises."""
+    t0 = time.perf_counter()
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "optim.sweep_worker", task["task_file"]],
+                              capture_output=True, text=True, timeout=task["timeout_s"],
+                              env=env)
+    except subprocess.TimeoutExpired:
+        return {"case_id": task["case_id"], "status": "timeout",
+                "error": f"no result within {task['timeout_s']:g} s (killed)",
+                "wall_s": time.perf_counter() - t0}
+    row: dict[str, Any] = {"case_id": task["case_id"], "wall_s": time.perf_counter() - t0}
+    if proc.returncode == 0:
+        row["status"] = "solved"
+    elif proc.returncode < 0:
+        row["status"] = "crashed"
+        row["error"] = f"worker killed by signal {-proc.returncode}"
+    else:
+        row["status"] = EXIT_STATUS.get(proc.returncode, "error")
+        row["error"] = (proc.stderr.strip().splitlines() or ["(no message)"])[-1][:500]
+    return row
+
+
+def _prepare_tasks(sweep: Sweep, root: Path, cases: list[Case]) -> list[dict]:
+    """Read the series once per horizon, pickle them, and write one task file per case."""
+    work = root / ".tasks"
+    work.mkdir(parents=True, exist_ok=True)
+    series_files: dict[tuple, Path] = {}
+    tasks = []
+    for case in cases:
+        raw = apply_overrides(sweep.base_raw, case.overrides)
+        sc = parse_scenario(raw, sweep.base_dir, f"case {case.name}")
+        key = (sc.scenario.start, sc.scenario.months,
+               tuple(sorted(sc.data.model_dump().items())),
+               tuple(sorted({s.node for s in sc.site if s.node})),
+               tuple(sorted({g.fuel_hub for g in sc.generator if g.fuel_hub})),
+               tuple(sorted({g.profile for g in sc.generator if g.profile})))
+        if key not in series_files:
+            target = work / f"series-{hashlib.sha256(repr(key).encode()).hexdigest()[:12]}.pkl"
+            with open(target, "wb") as fh:
+                pickle.dump(read_series(sc), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            series_files[key] = target
+        task = {"case_id": case.case_id, "name": case.name, "overrides": case.overrides,
+                "raw": raw, "base_dir": str(sweep.base_dir), "series_file": str(series_files[key]),
+                "scales": series_scales(case.overrides), "options": sweep.solve_options,
+                "out": str(root / "cases" / case.case_id), "timeout_s": sweep.timeout_s}
+        task_file = work / f"{case.case_id}.json"
+        write_json_atomic(task_file, task)
+        tasks.append({**task, "task_file": str(task_file)})
+    return tasks
+
+
+# ----------------------------------------------------------------------------- the sweep
+
+
+@dataclass
+class SweepOutcome:
+    summary: pd.DataFrame
+    path: Path
+    failed: int
+    skipped: int
+
+
+def run_sweep(sweep: Sweep, out_root: Path, workers: int | None = None,
+              scheduler: str | None = None, force: bool = False,
+              on_case: Callable[[dict], None] | None = None,
+              on_start: Callable[[int], None] | None = None) -> SweepOutcome:
+    """Run every case not already done; write and return the summary table."""
+    root = Path(out_root) / sweep.name
+    (root / "cases").mkdir(parents=True, exist_ok=True)
+    done = [] if force else [c for c in sweep.cases
+                             if case_valid(root / "cases" / c.case_id, c.case_id)]
+    done_ids = {c.case_id for c in done}
+    todo = [c for c in sweep.cases if c.case_id not in done_ids]
+    rows: dict[str, dict] = {c.case_id: {"case_id": c.case_id, "status": "solved",
+                                         "skipped": True} for c in done}
+    tasks = _prepare_tasks(sweep, root, todo)
+    if on_start is not None:
+        on_start(len(tasks))
+    for row in _execute(tasks, workers, scheduler):
+        rows[row["case_id"]] = row
+        if on_case is not None:
+            on_case(row)
+    summary = summary_table(sweep, root, rows)
+    path = write_table_atomic(summary, root / "summary.parquet")
+    failed = int((~summary["status"].isin(SOLVED)).sum())
+    return SweepOutcome(summary, path, failed, len(done))
+
+
+def _execute(tasks: list[dict], workers: int | None, scheduler: str | None) -> Iterator[dict]:
+    if not tasks:
+        return
+    if scheduler is not None:
+        from distributed import Client
+        from distributed import as_completed as dask_completed
+
+        with Client(scheduler) as client:
+            futures = [client.submit(run_case_subprocess, t, pure=False, key=f"case-{t['case_id']}")
+                       for t in tasks]
+            for future in dask_completed(futures):
+                yield future.result()
+        return
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        futures = [pool.submit(run_case_subprocess, t) for t in tasks]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def _headline(investments: pd.DataFrame, sites: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for site in sites:
+        mine = investments[investments["site"] == site]
+        out[f"halls__{site}"] = float(mine.loc[mine["kind"] == "ai_hall", "quantity"].sum())
+        out[f"asic_mw__{site}"] = float(mine.loc[mine["kind"] == "asic", "mw"].sum())
+        out[f"generator_mw__{site}"] = float(mine.loc[mine["kind"] == "generator", "mw"].sum())
+    return out
+
+
+def summary_table(sweep: Sweep, root: Path, rows: dict[str, dict]) -> pd.DataFrame:
+    """One row per case: overrides, status, NPVs, lines, headline decisions, gap, timings."""
+    sites = [s["name"] for s in sweep.base_raw.get("site", [])]
+    paths = list(dict.fromkeys(p for c in sweep.cases for p in c.overrides))
+    records = []
+    for case in sweep.cases:
+        row = rows.get(case.case_id, {"status": "not_run"})
+        record: dict[str, Any] = {"case_id": case.case_id, "case": case.name}
+        record.update({p: case.overrides.get(p) for p in paths})
+        record["status"] = row["status"]
+        record["error"] = row.get("error", "")
+        folder = root / "cases" / case.case_id
+        if row["status"] in ("solved", "check_failed") and (folder / "summary.json").exists():
+            s = json.loads((folder / "summary.json").read_text())
+            record["status"] = s["status"] if row["status"] == "solved" else "check_failed"
+            record["npv_usd"] = s["npv_usd"]
+            record["npv_hourly_usd"] = s.get("npv_hourly_usd")
+            lines = s.get("npv_lines_hourly_usd") or s["npv_lines_usd"]
+            record.update({line: lines.get(line, 0.0) for line in LINES})
+            record.update(_headline(pd.read_parquet(folder / "investments.parquet"), sites))
+            record["mip_gap"] = s.get("mip_gap")
+            record["solve_s"] = s.get("solve_s")
+            record["total_s"] = s.get("total_s")
+        record["wall_s"] = row.get("wall_s")
+        record["resumed"] = bool(row.get("skipped", False))
+        records.append(record)
+    frame = pd.DataFrame(records)
+    for col in ("npv_usd", "npv_hourly_usd", *LINES, "mip_gap", "solve_s", "total_s", "wall_s"):
+        if col in frame:
+            frame[col] = pd.to_numeric(frame[col], errors="coerce")
+    return frame
+
+
+def tornado(summary: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
+    """Per axis: the NPV range spanned by its values (mean NPV over the other axes)."""
+    solved = summary[summary["npv_usd"].notna()] if "npv_usd" in summary else summary.iloc[:0]
+    rows = []
+    for axis in axes:
+        if axis not in solved or solved.empty:
+            continue
+        means = solved.groupby(axis)["npv_usd"].mean()
+        rows.append((axis, means.idxmin(), means.min(), means.idxmax(), means.max(),
+                     means.max() - means.min()))
+    return pd.DataFrame(rows, columns=["axis", "value_low", "npv_low_usd", "value_high",
+                                       "npv_high_usd", "range_usd"]).sort_values(
+        "range_usd", ascending=False, ignore_index=True)
