@@ -18,6 +18,7 @@ import highspy
 import numpy as np
 import pandas as pd
 import pyomo
+from pyomo.common.gc_manager import PauseGC
 
 from models import OPTIONS
 from optim import diagnose, results
@@ -68,13 +69,18 @@ class Result:
 
 def build_model(problem: Problem, elastic: bool = False,
                 fixed: dict[tuple[str, str, int, int], float] | None = None) -> Core:
-    """The Pyomo model of `problem`: every option module adds itself to the core."""
-    core = Core(problem, elastic=elastic)
-    for option in OPTIONS:
-        option.build(core)
-    if fixed is not None:
-        core.fix_investments(fixed)
-    core.finish()
+    """The Pyomo model of `problem`: every option module adds itself to the core.
+
+    The garbage collector is paused while building: scanning the growing heap of Pyomo
+    objects otherwise takes most of the build time (measured 2.8 s -> 0.8 s per site-year).
+    """
+    with PauseGC():
+        core = Core(problem, elastic=elastic)
+        for option in OPTIONS:
+            option.build(core)
+        if fixed is not None:
+            core.fix_investments(fixed)
+        core.finish()
     return core
 
 

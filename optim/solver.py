@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from optim.errors import InputError
@@ -69,6 +70,12 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
 def solve_model(model: pyo.ConcreteModel, mip_gap: float, time_limit_s: float | None,
                 options: dict[str, object] | None = None) -> SolveOutcome:
     """Compile, solve and load the solution values into the model's variables."""
+    with PauseGC():
+        return _solve_model(model, mip_gap, time_limit_s, options)
+
+
+def _solve_model(model: pyo.ConcreteModel, mip_gap: float, time_limit_s: float | None,
+                 options: dict[str, object] | None) -> SolveOutcome:
     t0 = time.perf_counter()
     repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
     columns = repn.columns

@@ -82,7 +82,8 @@ def test_rerun_solves_exactly_the_missing_and_broken_cases(tmp_path: Path) -> No
     monthly = cases / ids[1] / "monthly.parquet"
     monthly.write_bytes(monthly.read_bytes()[:100])
     ran: list[str] = []
-    second = run_sweep(sweep, tmp_path / "sw", workers=2, on_case=lambda r: ran.append(r["case_id"]))
+    second = run_sweep(sweep, tmp_path / "sw", workers=2,
+                       on_case=lambda r: ran.append(r["case_id"]))
     assert sorted(ran) == sorted(ids[:2])
     assert second.skipped == 2 and second.failed == 0
     pd.testing.assert_frame_equal(first.summary[COMPARED], second.summary[COMPARED])
