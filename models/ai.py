@@ -24,18 +24,14 @@ def build(core: Core) -> None:
         if ai is None:
             continue
         st = site.steps
-        online = core.var(b, f"online_{s}", list(months), 0.0)
         start: list = []
         if ai.max_new_halls > 0 and len(invest):
             start = core.var(b, f"start_{s}", list(invest), 0.0, ai.max_new_halls, integer=True)
             core.rows(b, f"halls_cap_{s}", [(start, [1.0] * len(start))], "<=", ai.max_new_halls)
             core.add_investment("ai_hall", "ai_hall", s, invest, start, ai.hall_it_mw,
                                 ai.hall_capex_usd, ai.life_months)
-        ready = invest[None, :] + ai.lead_time_months <= months[:, None]
-        core.rows(b, f"online_def_{s}", [
-            ([online[k], *[start[i] for i in np.flatnonzero(ready[k])]] if start else [online[k]],
-             [1.0, *[-1.0] * (int(ready[k].sum()) if start else 0)]) for k in months],
-            "==", ai.committed_online_halls.astype(float))
+        online = core.stock(b, f"online_{s}", start, invest if start else invest[:0],
+                            ai.lead_time_months, ai.committed_online_halls.astype(float))
         on_step = [online[k] for k in st.month]
         core.draw(s, "ai_mw", on_step, ai.pue * ai.hall_it_mw)
         if ai.displaces_mining_mw_per_hall > 0:

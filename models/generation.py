@@ -31,12 +31,8 @@ def build(core: Core) -> None:
                           sg.max_new_units)
                 core.add_investment("generator", g.name, s, invest, new, g.unit_mw,
                                     g.unit_capex_usd, g.life_months)
-                units = core.var(b, f"units_{tag}", list(months), 0.0)
-                ready = invest[None, :] + g.lead_time_months <= months[:, None]
-                core.rows(b, f"units_def_{tag}", [
-                    ([units[k], *[new[i] for i in np.flatnonzero(ready[k])]],
-                     [1.0, *[-1.0] * int(ready[k].sum())]) for k in months],
-                    "==", float(sg.existing_units))
+                units = core.stock(b, f"units_{tag}", new, invest, g.lead_time_months,
+                                   float(sg.existing_units))
                 gen = core.var(b, f"gen_{tag}", steps, 0.0)
                 core.rows(b, f"gen_cap_{tag}", [([gen[j], units[st.month[j]]], [1.0, -unit_cap[j]])
                                                 for j in steps], "<=", 0.0)

@@ -38,12 +38,8 @@ def build(core: Core) -> None:
                 all_buys += buy
                 core.add_investment("asic", asic.name, s, invest, buy, p.block_mw,
                                     asic.block_capex_usd, asic.life_months)
-                fleet = core.var(b, f"fleet_{s}_{a}", list(months), 0.0)
-                arrived = invest[None, :] + asic.delivery_months <= months[:, None]
-                core.rows(b, f"fleet_def_{s}_{a}", [
-                    ([fleet[k], *[buy[i] for i in np.flatnonzero(arrived[k])]],
-                     [1.0, *[-p.block_mw] * int(arrived[k].sum())]) for k in months],
-                    "==", existing_mw)
+                fleet = core.stock(b, f"fleet_{s}_{a}", buy, invest, asic.delivery_months,
+                                   existing_mw, p.block_mw)
                 mine = core.var(b, f"mine_{s}_{a}", steps, 0.0)
                 core.rows(b, f"mine_cap_{s}_{a}", [
                     ([mine[j], fleet[st.month[j]]], [1.0, -asic.uptime]) for j in steps], "<=", 0.0)

@@ -267,6 +267,18 @@ class Core:
 
         block.add_component(name, pyo.Constraint(range(n), rule=rule))
 
+    def stock(self, block: pyo.Block, name: str, additions: list, invest_months: np.ndarray,
+              lag_months: int, base: np.ndarray | float, unit: float = 1.0) -> list:
+        """Monthly stock = base + unit * additions decided at least `lag_months` earlier
+        (fleet MW, halls online, generator units); returns one variable per month."""
+        months = np.arange(self.problem.n_months)
+        stock = self.var(block, name, list(months), 0.0)
+        ready = invest_months[None, :] + lag_months <= months[:, None]
+        self.rows(block, f"{name}_def", [
+            ([stock[k], *[additions[i] for i in np.flatnonzero(ready[k])]],
+             [1.0, *[-unit] * int(ready[k].sum())]) for k in months], "==", base)
+        return stock
+
     def fix_investments(self, quantity: dict[tuple[str, str, int, int], float]) -> None:
         """Fix every investment variable to a given quantity (0 where not listed)."""
         for inv in self.investments:

@@ -182,15 +182,24 @@ def _keyed_grids(df: pd.DataFrame, key: str, value: str, pos: np.ndarray, wanted
     return out
 
 
+def _read_keyed(path: Path, key: str, value: str, wanted: list[str], horizon: Horizon,
+                hourly: bool, check: _FileCheck) -> dict[str, np.ndarray]:
+    """Long (time, key, value) file -> one complete hourly or daily array per wanted key."""
+    time_col = "timestamp" if hourly else "date"
+    df = _read(path, [time_col, key, value], check)
+    if df is None:
+        return {}
+    locate = _hour_positions if hourly else _date_positions
+    pos = locate(df, time_col, horizon, check)
+    if pos is None:
+        return {}
+    labels = horizon.hours_utc if hourly else horizon.dates
+    return _keyed_grids(df, key, value, pos, wanted, len(labels), labels, check)
+
+
 def read_prices(path: Path, nodes: list[str], horizon: Horizon) -> dict[str, np.ndarray]:
     check = _FileCheck(path)
-    df = _read(path, ["timestamp", "node", "price_usd_per_mwh"], check)
-    out: dict[str, np.ndarray] = {}
-    if df is not None:
-        pos = _hour_positions(df, "timestamp", horizon, check)
-        if pos is not None:
-            out = _keyed_grids(df, "node", "price_usd_per_mwh", pos, nodes, horizon.n_hours,
-                               horizon.hours_utc, check)
+    out = _read_keyed(path, "node", "price_usd_per_mwh", nodes, horizon, True, check)
     check.raise_if_any()
     return out
 
@@ -214,31 +223,19 @@ def read_hashprice(path: Path, horizon: Horizon) -> np.ndarray:
 
 def read_fuel(path: Path, hubs: list[str], horizon: Horizon) -> dict[str, np.ndarray]:
     check = _FileCheck(path)
-    df = _read(path, ["date", "hub", "price_usd_per_mmbtu"], check)
-    out: dict[str, np.ndarray] = {}
-    if df is not None:
-        pos = _date_positions(df, "date", horizon, check)
-        if pos is not None:
-            out = _keyed_grids(df, "hub", "price_usd_per_mmbtu", pos, hubs, len(horizon.dates),
-                               horizon.dates, check)
+    out = _read_keyed(path, "hub", "price_usd_per_mmbtu", hubs, horizon, False, check)
     check.raise_if_any()
     return out
 
 
 def read_profiles(path: Path, profiles: list[str], horizon: Horizon) -> dict[str, np.ndarray]:
     check = _FileCheck(path)
-    df = _read(path, ["timestamp", "profile", "capacity_factor"], check)
-    out: dict[str, np.ndarray] = {}
-    if df is not None:
-        pos = _hour_positions(df, "timestamp", horizon, check)
-        if pos is not None:
-            out = _keyed_grids(df, "profile", "capacity_factor", pos, profiles, horizon.n_hours,
-                               horizon.hours_utc, check)
-            for name, cf in out.items():
-                bad = np.isfinite(cf) & ((cf < 0) | (cf > 1))
-                if bad.any():
-                    check.add(f"profile {name!r}: capacity_factor outside 0..1 at: "
-                              f"{_listing(horizon.hours_utc[bad])}")
+    out = _read_keyed(path, "profile", "capacity_factor", profiles, horizon, True, check)
+    for name, cf in out.items():
+        bad = np.isfinite(cf) & ((cf < 0) | (cf > 1))
+        if bad.any():
+            check.add(f"profile {name!r}: capacity_factor outside 0..1 at: "
+                      f"{_listing(horizon.hours_utc[bad])}")
     check.raise_if_any()
     return out
 
