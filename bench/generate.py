@@ -115,7 +115,7 @@ GAS = {"name": "gas_recip", "unit_mw": 10.0, "capex_usd_per_mw": 1_300_000,
        "heat_rate_mmbtu_per_mwh": 8.8, "vom_usd_per_mwh": 7.0, "fom_usd_per_mw_month": 1_500,
        "lead_time_months": 12, "life_months": 240, "fuel_hub": sample.GAS_HUB,
        "availability": 0.95}
-BUDGET_SHARE_FIRST, BUDGET_SHARE_LATER = 0.35, 0.15
+BUDGET_SHARE_FIRST, BUDGET_SHARE_LATER = 0.6, 0.3
 
 
 class RawDataMissingError(FileNotFoundError):
@@ -434,7 +434,9 @@ def build_sites(n_sites: int, seed: int, mean_price: dict[str, float]) -> list[d
 
 
 def potential_capex(sites: list[dict]) -> float:
-    """Cash capex if every option were taken in full (every new ASIC as S21XP)."""
+    """Cash capex of the options a plan typically takes in full: every new ASIC as S21XP,
+    every new gas unit and the halls that signed leases need beyond those under
+    construction (optional halls beyond the signed ones are not counted)."""
     s21 = ASICS[0]
     per_mw = 1e6 / s21["efficiency_j_per_th"] * s21["price_usd_per_th"]
     total = 0.0
@@ -443,7 +445,8 @@ def potential_capex(sites: list[dict]) -> float:
         ai = site.get("ai")
         if ai:
             uc = sum(u["halls"] for u in ai.get("under_construction", []))
-            total += (ai["max_halls"] - uc) * ai["hall_it_mw"] * ai["capex_usd_per_mw_it"]
+            signed = sum(e["halls"] for e in ai.get("signed", []))
+            total += max(0, signed - uc) * ai["hall_it_mw"] * ai["capex_usd_per_mw_it"]
         for g in site.get("generation", []):
             total += (g["max_units"] - g["existing_units"]) * GAS["unit_mw"] * \
                 GAS["capex_usd_per_mw"]

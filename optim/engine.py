@@ -262,8 +262,7 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
     else:
         report("re-solve")
         plan, resolved = _resolve_hourly(build_problem(scenario, series, "hourly"),
-                                          _quantities(core), mip_gap, time_limit_s, options,
-                                          hourly)
+                                          _quantities(core), mip_gap, None, options, hourly)
         summary["npv_hourly_usd"] = resolved.objective_usd
         summary["npv_hourly_minus_blocks_usd"] = resolved.objective_usd - outcome.objective_usd
         summary["npv_lines_hourly_usd"] = plan.lines

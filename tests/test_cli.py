@@ -93,3 +93,21 @@ def test_help_works_from_any_directory(tmp_path: Path) -> None:
     assert run.returncode == 0
     for command in ("solve", "validate", "sample", "regress", "headroom"):
         assert command in run.stdout
+
+
+@needs_raw
+def test_time_limits(sample_dir: Path, tmp_path: Path) -> None:
+    """No plan by the limit: exit 4, nothing written. A plan by the limit: written, marked."""
+    none = optim("solve", "scenario.toml", "--time-limit", "0.000001", "--out",
+                 str(tmp_path / "none"), cwd=sample_dir)
+    assert none.returncode == 4
+    assert "no feasible plan found within the time limit" in none.stderr
+    assert not (tmp_path / "none").exists()
+    some = optim("solve", "scenario.toml", "--time-limit", "0.3", "--mip-gap", "0", "--out",
+                 str(tmp_path / "some"), "-q", cwd=sample_dir)
+    assert some.returncode == 0, some.stderr
+    summary = json.loads((tmp_path / "some" / "summary.json").read_text())
+    assert summary["status"] in ("time_limit_feasible", "optimal")
+    assert summary["bound_usd"] >= summary["npv_usd"] - 1e-6 * abs(summary["npv_usd"])
+    if summary["status"] == "time_limit_feasible":
+        assert "stopped at the time limit" in some.stderr
