@@ -39,6 +39,12 @@ from optim.solver import (
 from optim.verify import Verification, verify
 
 Progress = Callable[[str], None]
+Fixed = dict[tuple[str, str, int, int], float]  # (kind, name, site index, month) -> quantity
+
+
+def _site_fixed(fixed: Fixed, site: int) -> Fixed:
+    """The decisions of one site, re-indexed for its one-site problem."""
+    return {(k, n, 0, m): q for (k, n, s, m), q in fixed.items() if s == site}
 
 
 @dataclass
@@ -67,8 +73,7 @@ class Result:
         return results.write_results(out, self.summary, tables)
 
 
-def build_model(problem: Problem, elastic: bool = False,
-                fixed: dict[tuple[str, str, int, int], float] | None = None) -> Core:
+def build_model(problem: Problem, elastic: bool = False, fixed: Fixed | None = None) -> Core:
     """The Pyomo model of `problem`: every option module adds itself to the core.
 
     The garbage collector is paused while building: scanning the growing heap of Pyomo
@@ -124,14 +129,14 @@ def _resolve_site(task: tuple) -> tuple[SolveOutcome, PlanTables | None]:
     return outcome, _plan_tables(core, core.values(), hourly, outcome.objective_usd)
 
 
-def _resolve_hourly(problem: Problem, fixed: dict, mip_gap: float, time_limit_s: float | None,
+def _resolve_hourly(problem: Problem, fixed: Fixed, mip_gap: float, time_limit_s: float | None,
                     options: dict[str, object], hourly: bool,
                     workers: int | None = None) -> tuple[PlanTables, SolveOutcome]:
     """Re-solve the dispatch hour by hour, one site at a time, in parallel processes."""
     tasks = []
     for i, site in enumerate(problem.sites):
-        sub = {(k, n, 0, m): q for (k, n, s, m), q in fixed.items() if s == i}
-        tasks.append((problem.subset([site.name]), sub, mip_gap, time_limit_s, options, hourly))
+        tasks.append((problem.subset([site.name]), _site_fixed(fixed, i), mip_gap, time_limit_s,
+                      options, hourly))
     workers = min(len(tasks), workers or os.cpu_count() or 1)
     if workers > 1:
         context = multiprocessing.get_context("fork")
@@ -155,7 +160,7 @@ def _resolve_hourly(problem: Problem, fixed: dict, mip_gap: float, time_limit_s:
     return plan, total
 
 
-def _quantities(core: Core) -> dict[tuple[str, str, int, int], float]:
+def _quantities(core: Core) -> Fixed:
     x = core.values()
     return {(inv.kind, inv.name, inv.site, int(k)): float(x[c])
             for inv in core.investments for k, c in zip(inv.month, inv.col, strict=True)}
@@ -167,15 +172,13 @@ def _solve(core: Core, mip_gap: float, time_limit_s: float | None,
 
 
 def _raise_infeasible(problem: Problem, mip_gap: float, time_limit_s: float | None,
-                      options: dict[str, object], context: str, fixed=None) -> None:  # noqa: ANN001
+                      options: dict[str, object], context: str,
+                      fixed: Fixed | None = None) -> None:
     """Find the infeasible site(s) one at a time and raise with their explanation."""
     messages = []
-    for site in problem.sites:
+    for i, site in enumerate(problem.sites):
         alone = problem.subset([site.name])
-        sub_fixed = None
-        if fixed is not None:
-            idx = [s.name for s in problem.sites].index(site.name)
-            sub_fixed = {(k, n, 0, m): q for (k, n, s, m), q in fixed.items() if s == idx}
+        sub_fixed = None if fixed is None else _site_fixed(fixed, i)
         outcome = _solve(build_model(alone, fixed=sub_fixed), mip_gap, time_limit_s, options)
         if outcome.status == INFEASIBLE:
             messages += diagnose.explain_site(
@@ -190,7 +193,7 @@ def _raise_infeasible(problem: Problem, mip_gap: float, time_limit_s: float | No
 
 def _check_outcome(outcome: SolveOutcome, problem: Problem, mip_gap: float,
                    time_limit_s: float | None, options: dict[str, object], context: str,
-                   fixed=None) -> None:  # noqa: ANN001
+                   fixed: Fixed | None = None) -> None:
     if outcome.status == INFEASIBLE:
         _raise_infeasible(problem, mip_gap, time_limit_s, options, context, fixed)
     if outcome.status == NO_SOLUTION:

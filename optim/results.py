@@ -101,7 +101,7 @@ def monthly_frame(core: Core, x: np.ndarray) -> pd.DataFrame:
     for s, spec in enumerate(p.sites):
         st = spec.steps
         data: dict[str, object] = {"site": spec.name, "month": p.horizon.month_labels}
-        for flow in _ordered(np.array(list({f for _, f in flows})), FLOWS):
+        for flow in _ordered(np.array(sorted({f for _, f in flows})), FLOWS):
             energy = np.bincount(st.month, weights=st.weight_h * flows[(s, flow)], minlength=n)
             data[flow] = energy / hours
         for state in _ordered(s_names, STATES):
