@@ -49,15 +49,26 @@ Sites (deterministic from ``seed``; site ``i`` draws from its own generator, so 
       sites at least the halls' full draw), an existing fleet of 40-75 % of the size
       (mostly S19XP), new ASICs up to 20-40 % of the size in 5 MW blocks; hosting 15-30 %
       of the size at $65-75/MWh; AI halls of 10 or 20 MW IT, 2-4 halls, $8.0-10.5M per MW
-      IT, lead 12-24 months, leases $120-160/kW-month, half with a hall under
-      construction, half with a signed lease; gas 2-8 recip units of 10 MW (half with 0-2
-      existing), export 10-25 % of the size; hedges of 20-40 % of the size near the
+      IT, lead 12-24 months, leases $120-160/kW-month, PUE 1.3, pass-through; half have
+      a hall under construction (online after 4-12 months); a signed lease (that hall
+      plus 1-2 more, ready 0-6 months after the lead time, LDs $100-150k/MW-month) is
+      drawn at half of the sites and given to every site without a hall under
+      construction; gas 2-8 recip units of 10 MW (half with 0-2 existing), export 10-25 %
+      of the size; hedges of 20-40 % of the size near the
       node's mean price; 4CP $55-70k/MW-year.
+Scenario
+    Two ASIC models (S21XP new, S19XP secondary market) and one gas recip technology as in
+    the sample; discount 10 %, pool fee 2 %, 5 MW blocks, ``mip_gap = 0.005``,
+    ``time_limit_s = 300``, ``stress_hours_per_year = 0`` (the events carry the stress).
 Capex budget
-    One entry per horizon year: 35 % of the portfolio's *potential* cash capex (every new
-    ASIC as S21XP, every hall, every gas unit) in year one, 15 % later. Unconstrained,
-    the first year buys most of the new ASICs (before the halving) and the signed halls,
-    so the first-year budget binds moderately; later years rarely bind.
+    One entry per horizon year: 65 % of the portfolio's *potential* cash capex in year
+    one, 25 % later. Potential: every new ASIC as S21XP, every new gas unit and, with a
+    horizon of 48 months or more, the halls the signed leases need. Unconstrained, the
+    first year buys about that (new ASICs pay only before the 2028 halving; halls only
+    with enough leased months after their lead time), so the first-year budget binds
+    moderately (first-year spend unconstrained -> with the budget, measured with seed 0:
+    5x12 283 -> 215 M$, 10x36 478 -> 433 M$, 10x60 925 -> 792 M$); later years rarely
+    bind.
 """
 
 from __future__ import annotations
@@ -115,7 +126,8 @@ GAS = {"name": "gas_recip", "unit_mw": 10.0, "capex_usd_per_mw": 1_300_000,
        "heat_rate_mmbtu_per_mwh": 8.8, "vom_usd_per_mwh": 7.0, "fom_usd_per_mw_month": 1_500,
        "lead_time_months": 12, "life_months": 240, "fuel_hub": sample.GAS_HUB,
        "availability": 0.95}
-BUDGET_SHARE_FIRST, BUDGET_SHARE_LATER = 0.6, 0.3
+BUDGET_SHARE_FIRST, BUDGET_SHARE_LATER = 0.65, 0.25
+HALLS_FROM_MONTHS = 48
 
 
 class RawDataMissingError(FileNotFoundError):
@@ -433,17 +445,18 @@ def build_sites(n_sites: int, seed: int, mean_price: dict[str, float]) -> list[d
     return sites
 
 
-def potential_capex(sites: list[dict]) -> float:
+def potential_capex(sites: list[dict], months: int) -> float:
     """Cash capex of the options a plan typically takes in full: every new ASIC as S21XP,
-    every new gas unit and the halls that signed leases need beyond those under
-    construction (optional halls beyond the signed ones are not counted)."""
+    every new gas unit and, from HALLS_FROM_MONTHS on (shorter horizons do not start
+    halls: too few leased months after the lead time), the halls that signed leases need
+    beyond those under construction."""
     s21 = ASICS[0]
     per_mw = 1e6 / s21["efficiency_j_per_th"] * s21["price_usd_per_th"]
     total = 0.0
     for site in sites:
         total += site["max_new_asic_mw"] * per_mw
         ai = site.get("ai")
-        if ai:
+        if ai and months >= HALLS_FROM_MONTHS:
             uc = sum(u["halls"] for u in ai.get("under_construction", []))
             signed = sum(e["halls"] for e in ai.get("signed", []))
             total += max(0, signed - uc) * ai["hall_it_mw"] * ai["capex_usd_per_mw_it"]
@@ -481,7 +494,7 @@ def _table(header: str, items: dict) -> list[str]:
 def scenario_text(n_sites: int, months: int, seed: int, resolution: str,
                   invest_every_months: int, sites: list[dict]) -> str:
     years = math.ceil(months / 12)
-    potential = potential_capex(sites)
+    potential = potential_capex(sites, months)
     budget = [float(round(potential * (BUDGET_SHARE_FIRST if y == 0 else BUDGET_SHARE_LATER),
                           -6)) for y in range(years)]
     lines = [f"# Benchmark portfolio: {n_sites} sites x {months} months, seed {seed}.",

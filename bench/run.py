@@ -141,6 +141,57 @@ def measure(scenario: Path, out_dir: Path, *, timeout_s: float | None = None,
     return row
 
 
+def profile_resolve(scenario: Path, investments: Path, n_sites: int) -> dict:
+    """Where the hourly re-solve's time goes: the first ``n_sites`` sites' re-solves run
+    in this process, one after the other, with the investments of a finished run fixed.
+
+    The re-solve's phases are not in summary.json; this splits them into ``build`` (the
+    Pyomo model of the site's hourly LP), ``handoff`` (Pyomo compile + pass to HiGHS),
+    ``solve`` (HiGHS) and ``tables`` (result tables), summed over the profiled sites.
+    Uses optim's internals (engine.build_model, solver.solve_model); any failure is
+    returned as ``{"error": ...}`` rather than raised.
+    """
+    try:
+        import pandas as pd
+
+        if str(REPO_ROOT) not in sys.path:
+            sys.path.insert(0, str(REPO_ROOT))
+        from optim import results
+        from optim.engine import build_model
+        from optim.problem import build_problem
+        from optim.scenario import load_scenario
+        from optim.series import read_series
+        from optim.solver import solve_model
+
+        sc = load_scenario(scenario)
+        hourly = build_problem(sc, read_series(sc), "hourly")
+        labels = list(hourly.horizon.month_labels)
+        inv = pd.read_parquet(investments)
+        out = {"sites": 0, "build_s": 0.0, "handoff_s": 0.0, "solve_s": 0.0, "tables_s": 0.0}
+        for site in hourly.sites[:n_sites]:
+            rows = inv[inv["site"] == site.name]
+            fixed = {(r.kind, r.name, 0, labels.index(r.month)): float(r.quantity)
+                     for r in rows.itertuples()}
+            t0 = time.perf_counter()
+            core = build_model(hourly.subset([site.name]), fixed=fixed)
+            t1 = time.perf_counter()
+            outcome = solve_model(core.m, sc.scenario.mip_gap, sc.scenario.time_limit_s,
+                                  dict(sc.solver))
+            t2 = time.perf_counter()
+            x = core.values()
+            results.npv_lines(core, x)
+            results.monthly_frame(core, x)
+            results.dispatch_by_hour(core, x)
+            out["tables_s"] += time.perf_counter() - t2
+            out["build_s"] += t1 - t0
+            out["handoff_s"] += outcome.handoff_s
+            out["solve_s"] += outcome.solve_s
+            out["sites"] += 1
+        return {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
+    except Exception as exc:  # noqa: BLE001 - a profile must not break the benchmark
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
 # -----------------------------------------------------------------------------------------
 # Sizes and repeats
 # -----------------------------------------------------------------------------------------
@@ -195,8 +246,11 @@ def run_size(sites: int, months: int, resolution: str, repeats: int, work: Path,
         result["wall_s"] = bad["wall_s"]
         result["peak_rss_mb"] = bad["peak_rss_mb"]
         result["tree_rss_mb"] = bad["tree_rss_mb"]
-        result["message"] = bad["stderr"].strip().splitlines()[-1] if bad["stderr"].strip() \
-            else f"exit {bad['exit_code']}"
+        if bad["status"] == "timeout":
+            result["message"] = f"killed after {timeout_s:.0f} s"
+        else:
+            result["message"] = bad["stderr"].strip().splitlines()[-1] \
+                if bad["stderr"].strip() else f"exit {bad['exit_code']}"
         return result
     result["status"] = "ok"
     for key in ("wall_s", "peak_rss_mb", "tree_rss_mb", *PHASES, *SIZE_FIELDS, *RESULT_FIELDS):
@@ -359,15 +413,55 @@ def render(results: list[dict], machine: dict, args: dict) -> str:
     if big is not None and big["status"] == "ok":
         phases = {k: big[k] for k in PHASES if k != "total_s" and big.get(k) is not None}
         top = max(phases, key=phases.get)
-        lines += ["", f"At {TARGET_SIZE[0]} x {TARGET_SIZE[1]} the largest phase is "
+        lines += ["", "## Where the time goes", "",
+                  f"At {TARGET_SIZE[0]} x {TARGET_SIZE[1]} the largest phase is "
                   f"`{top[:-2]}`: {phases[top]:.1f} s of {big['total_s']:.1f} s "
                   f"({phases[top] / big['total_s']:.0%})."]
+        prof = big.get("resolve_profile")
+        if prof and "error" in prof:
+            lines += ["", f"Re-solve profile unavailable: {prof['error']}"]
+        elif prof:
+            keys = ("build_s", "handoff_s", "solve_s", "tables_s")
+            total = sum(prof[k] for k in keys)
+            share = (prof["build_s"] + prof["handoff_s"]) / total
+            whole = (big["build_s"] + big["handoff_s"] + share * big["resolve_s"]) / \
+                big["total_s"]
+            lines += ["", f"Inside the re-solve (profiled in-process, one after the other, "
+                      f"on the first {prof['sites']} sites with the run's investments fixed; "
+                      f"seconds summed over those sites): "
+                      + ", ".join(f"{k[:-2]} {prof[k]:.2f} ({prof[k] / total:.0%})"
+                                  for k in keys)
+                      + f". Pyomo (build + handoff) is {share:.0%} of the re-solve's work, "
+                      "which the Pyomo share above does not count; counting it, the Pyomo "
+                      f"share of the whole run would be about {whole:.0%}."]
     return "\n".join(lines) + "\n"
 
 
 # -----------------------------------------------------------------------------------------
 # CLI
 # -----------------------------------------------------------------------------------------
+
+
+def _maybe_profile(row: dict, work: Path, n_sites: int) -> None:
+    """Profile the re-solve of the target size (blocks) once it has finished."""
+    if (row["sites"], row["months"]) != TARGET_SIZE or row["resolution"] == "hourly" \
+            or row["status"] != "ok" or n_sites <= 0 or "resolve_profile" in row:
+        return
+    folder = work / f"{row['sites']}x{row['months']}_{row['resolution'].replace(':', '')}"
+    print(f"profiling the re-solve of {n_sites} sites ...", flush=True)
+    row["resolve_profile"] = profile_resolve(folder / "input" / "scenario.toml",
+                                             folder / f"run{row['repeats'] - 1}" /
+                                             "investments.parquet", n_sites)
+
+
+def _render_only(args: argparse.Namespace) -> int:
+    stored = json.loads((args.work / "results.json").read_text())
+    for row in stored["results"]:
+        _maybe_profile(row, args.work, args.profile_sites)
+    (args.work / "results.json").write_text(json.dumps(stored, indent=1, default=str))
+    args.out.write_text(render(stored["results"], stored["machine"], stored["settings"]))
+    print(f"wrote {args.out}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -384,7 +478,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="seconds per run before it is killed and recorded as not finished")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--profile-sites", type=int, default=4,
+                        help="re-solve sites profiled in-process at the 35 x 60 target [4]")
+    parser.add_argument("--render-only", action="store_true",
+                        help="re-write --out from WORK/results.json without solving again "
+                             "(profiling the target's re-solve if it was not)")
     args = parser.parse_args(argv)
+    if args.render_only:
+        return _render_only(args)
 
     gen = _load_generate()
     raw_dir = args.raw or gen.sample.default_raw_dir()
@@ -410,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(row)
             if row["status"] != "ok":
                 unfinished.append((sites, months, resolution))
+            _maybe_profile(row, args.work, args.profile_sites)
         args.work.mkdir(parents=True, exist_ok=True)
         (args.work / "results.json").write_text(json.dumps(
             {"machine": machine, "settings": settings, "results": results}, indent=1,

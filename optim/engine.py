@@ -6,6 +6,7 @@ read and check inputs -> plain problem -> Pyomo model -> HiGHS -> result tables;
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import time
@@ -124,9 +125,12 @@ def _resolve_site(task: tuple) -> tuple[SolveOutcome, PlanTables | None]:
     problem, fixed, mip_gap, time_limit_s, options, hourly = task
     core = build_model(problem, fixed=fixed)
     outcome = _solve(core, mip_gap, time_limit_s, options)
-    if outcome.status not in (OPTIMAL, TIME_LIMIT):
-        return outcome, None
-    return outcome, _plan_tables(core, core.values(), hourly, outcome.objective_usd)
+    plan = None
+    if outcome.status in (OPTIMAL, TIME_LIMIT):
+        plan = _plan_tables(core, core.values(), hourly, outcome.objective_usd)
+    del core
+    gc.collect()
+    return outcome, plan
 
 
 def _resolve_hourly(problem: Problem, fixed: Fixed, mip_gap: float, time_limit_s: float | None,

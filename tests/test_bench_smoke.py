@@ -1,0 +1,87 @@
+"""Smoke test of bench/: a 2-site x 3-month portfolio is generated and measured once.
+
+No timing assertions: only that the generator exercises every option and that the
+measurement reads the fields of summary.json.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BENCH = REPO_ROOT / "bench"
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+
+def _load(name: str):  # noqa: ANN202
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+generate_mod = _load("generate")
+run_mod = _load("run")
+RAW_DIR = generate_mod.sample.default_raw_dir()
+RAW_PRESENT = all((RAW_DIR / name).is_file() for name in generate_mod.RAW_FILES)
+
+
+@pytest.fixture(scope="module")
+def portfolio(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not RAW_PRESENT:
+        pytest.skip(f"raw data not found in {RAW_DIR} (set OPTIM_RAW_DIR to the raw-data folder)")
+    out = tmp_path_factory.mktemp("bench") / "input"
+    return generate_mod.generate(2, 3, out, RAW_DIR, seed=0)
+
+
+def test_generated_scenario_exercises_every_option(portfolio: Path) -> None:
+    raw = tomllib.loads(portfolio.read_text())
+    sc, sites = raw["scenario"], raw["site"]
+    assert (sc["start"], sc["months"], sc["mip_gap"]) == ("2027-01", 3, 0.005)
+    assert sc["resolution"] == "blocks:12" and sc["invest_every_months"] == 3
+    assert len(sites) == 2 and len(raw["asic"]) == 2 and len(raw["generator"]) == 1
+    assert len(sc["capex_budget_usd"]) == 1 and sc["capex_budget_usd"][0] > 0
+    assert all(s["max_new_asic_mw"] >= sc["block_mw"] for s in sites)  # purchases possible
+    assert any(s.get("existing_fleet") for s in sites)
+    assert any("hosting" in s for s in sites)
+    assert any("ai" in s for s in sites)
+    assert any(s.get("generation") for s in sites)
+    assert any("fixed_price_usd_per_mwh" in s for s in sites)
+    assert any(s.get("cp_charge_usd_per_mw_year", 0) > 0 for s in sites)
+    assert any(s.get("ppa_mw", 0) > 0 for s in sites)
+    assert any(s.get("export_mw", 0) > 0 for s in sites)
+
+    folder = portfolio.parent
+    events = pd.read_parquet(folder / "events.parquet")
+    nodes = {s["node"] for s in sites if "node" in s}
+    assert set(events["node"]) == nodes and events["stress"].any()
+    assert {"stress", "peak"} <= set(events.columns)
+    prices = pd.read_parquet(folder / "prices.parquet")
+    assert len(prices) == len(nodes) * (31 + 28 + 31) * 24
+    assert not prices["price_usd_per_mwh"].isna().any()
+
+
+def test_generate_is_byte_reproducible(portfolio: Path, tmp_path: Path) -> None:
+    again = generate_mod.generate(2, 3, tmp_path, RAW_DIR, seed=0)
+    for name in ("scenario.toml", "prices.parquet", "hashprice.parquet", "fuel.parquet",
+                 "events.parquet"):
+        assert (again.parent / name).read_bytes() == (portfolio.parent / name).read_bytes()
+
+
+def test_measure_reads_the_summary(portfolio: Path, tmp_path: Path) -> None:
+    row = run_mod.measure(portfolio, tmp_path / "run0", timeout_s=120)
+    assert row["status"] == "ok", row["stderr"]
+    assert row["exit_code"] == 0 and row["solve_status"] in ("optimal", "time_limit_feasible")
+    for key in (*run_mod.PHASES, *run_mod.SIZE_FIELDS, "mip_gap", "npv_usd", "npv_hourly_usd"):
+        assert row[key] is not None, key
+    assert row["variables"] > 0 and row["integers"] > 0 and row["constraints"] > 0
+    assert row["wall_s"] > 0 and row["peak_rss_mb"] > 0
+    assert row["total_s"] >= row["solve_s"] >= 0
+    assert run_mod.pyomo_share(row) is not None
