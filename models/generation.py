@@ -19,32 +19,25 @@ def build(core: Core) -> None:
     invest = np.flatnonzero(p.invest_month)
     for s, site in enumerate(p.sites):
         st = site.steps
-        steps = list(range(st.n))
         for sg in site.generation:
             g = p.generators[sg.tech]
             tag = f"{s}_{sg.tech}"
-            unit_cap = st.capacity_factor[:, sg.tech] * g.availability * g.unit_mw
+            new: list = []
             if sg.max_new_units > 0 and len(invest):
                 new = core.var(b, f"build_{tag}", list(invest), 0.0, sg.max_new_units,
                                integer=True)
-                core.rows(b, f"units_cap_{tag}", [(new, [1.0] * len(new))], "<=",
-                          sg.max_new_units)
+                if core.fixed is None:
+                    core.rows(b, f"units_cap_{tag}", [(new, [1.0] * len(new))], "<=",
+                              sg.max_new_units)
                 core.add_investment("generator", g.name, s, invest, new, g.unit_mw,
                                     g.unit_capex_usd, g.life_months)
-                units = core.stock(b, f"units_{tag}", new, invest, g.lead_time_months,
-                                   float(sg.existing_units))
-                gen = core.var(b, f"gen_{tag}", steps, 0.0)
-                core.rows(b, f"gen_cap_{tag}", [([gen[j], units[st.month[j]]], [1.0, -unit_cap[j]])
-                                                for j in steps], "<=", 0.0)
-                core.add_cash("generation_fom_usd", s, months,
-                              -g.fom_usd_per_mw_month * g.unit_mw, units)
-                core.add_state("generator_units", s, months, units)
-            else:
-                gen = core.var(b, f"gen_{tag}", steps, 0.0, unit_cap * sg.existing_units)
-                fom = g.fom_usd_per_mw_month * g.unit_mw * sg.existing_units
-                core.add_cash("generation_fom_usd", s, months, np.full(p.n_months, -fom))
-                core.add_state("generator_units", s, months, None,
-                               np.full(p.n_months, float(sg.existing_units)))
+            units = core.stock(b, f"units_{tag}", new, invest[:len(new)], g.lead_time_months,
+                               float(sg.existing_units))
+            unit_cap = st.capacity_factor[:, sg.tech] * g.availability * g.unit_mw
+            gen = core.capped(b, f"gen_{tag}", st.n, units, st.month, unit_cap)
+            fom_vars, fom = core.per(units, months, -g.fom_usd_per_mw_month * g.unit_mw)
+            core.add_cash("generation_fom_usd", s, months, fom, fom_vars)
+            core.add_state("generator_units", s, months, *core.per(units, months))
             core.supply(s, "generation_mw", gen, detail=g.name)
             cost = g.heat_rate_mmbtu_per_mwh * st.fuel_usd_per_mmbtu[:, sg.tech] + g.vom_usd_per_mwh
             core.add_cash("fuel_usd", s, st.month, -cost * st.weight_h, gen)

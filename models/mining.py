@@ -26,32 +26,27 @@ def build(core: Core) -> None:
     for s, site in enumerate(p.sites):
         st = site.steps
         can_buy = site.max_new_asic_blocks > 0 and len(invest) > 0
-        all_buys = []
+        all_buys: list = []
         for a, asic in enumerate(p.asics):
             existing_mw = site.existing_fleet_mw[a]
             if existing_mw <= 0 and not can_buy:
                 continue
-            steps = list(range(st.n))
+            buy: list = []
             if can_buy:
                 buy = core.var(b, f"buy_{s}_{a}", list(invest), 0.0, site.max_new_asic_blocks,
                                integer=True)
                 all_buys += buy
                 core.add_investment("asic", asic.name, s, invest, buy, p.block_mw,
                                     asic.block_capex_usd, asic.life_months)
-                fleet = core.stock(b, f"fleet_{s}_{a}", buy, invest, asic.delivery_months,
-                                   existing_mw, p.block_mw)
-                mine = core.var(b, f"mine_{s}_{a}", steps, 0.0)
-                core.rows(b, f"mine_cap_{s}_{a}", [
-                    ([mine[j], fleet[st.month[j]]], [1.0, -asic.uptime]) for j in steps], "<=", 0.0)
-                core.add_state("asic_fleet_mw", s, months, fleet)
-            else:
-                mine = core.var(b, f"mine_{s}_{a}", steps, 0.0, asic.uptime * existing_mw)
-                core.add_state("asic_fleet_mw", s, months, None, np.full(p.n_months, existing_mw))
+            fleet = core.stock(b, f"fleet_{s}_{a}", buy, invest[:len(buy)],
+                               asic.delivery_months, existing_mw, p.block_mw)
+            mine = core.capped(b, f"mine_{s}_{a}", st.n, fleet, st.month, asic.uptime)
+            core.add_state("asic_fleet_mw", s, months, *core.per(fleet, months))
             core.draw(s, "mining_mw", mine, detail=asic.name)
             core.add_to_row("mining_infra", s, mine, 1.0)
             rate = revenue_usd_per_mwh(st.hashprice_usd_per_ph_day, asic.efficiency_j_per_th,
                                        p.pool_fee)
             core.add_cash("mining_usd", s, st.month, rate * st.weight_h, mine)
-        if all_buys:
+        if all_buys and core.fixed is None:
             core.rows(b, f"buy_cap_{s}", [(all_buys, [1.0] * len(all_buys))], "<=",
                       site.max_new_asic_blocks)

@@ -79,13 +79,16 @@ class Investment:
 class Core:
     """A model under construction; see the module docstring."""
 
-    def __init__(self, problem: Problem, elastic: bool = False) -> None:
+    def __init__(self, problem: Problem, elastic: bool = False,
+                 fixed: dict[tuple[str, str, int, int], float] | None = None) -> None:
         self.problem = problem
         self.elastic = elastic
+        self.fixed = fixed
         self.m = pyo.ConcreteModel(name=problem.name)
         self.vars: list = []
         self._col: dict[int, int] = {}
         self._rows: dict[tuple[str, int], list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
+        self._row_const: dict[tuple[str, int], np.ndarray] = {}
         self.cash = Ledger()
         self.flows = Ledger()
         self.states = Ledger()
@@ -110,30 +113,39 @@ class Core:
             out[i] = c
         return out
 
-    def add_to_row(self, row: str, site: int, variables: list, coef: np.ndarray) -> None:
-        """Add coef[j] * variables[j] to the site's per-step row `row` at every step j."""
-        self._rows[(row, site)].append((self.cols(variables), np.broadcast_to(
-            np.asarray(coef, float), (len(variables),)).copy()))
+    def _steps(self, site: int) -> int:
+        return self.problem.sites[site].steps.n
 
-    def draw(self, site: int, flow: str, variables: list, coef: np.ndarray | float = 1.0,
-             detail: str = "") -> None:
+    def add_to_row(self, row: str, site: int, variables: list | None,
+                   coef: np.ndarray | float) -> None:
+        """Add coef[j] * variables[j] (or the constant coef[j]) to the site's row `row`."""
+        n = self._steps(site)
+        coef = np.broadcast_to(np.asarray(coef, float), (n,)).copy()
+        if variables is None:
+            key = (row, site)
+            self._row_const[key] = self._row_const.get(key, np.zeros(n)) + coef
+        else:
+            self._rows[(row, site)].append((self.cols(variables), coef))
+
+    def draw(self, site: int, flow: str, variables: list | None,
+             coef: np.ndarray | float = 1.0, detail: str = "") -> None:
         """A use of power at every step (MW), reported as `flow` (per `detail`: asic, tech)."""
-        coef = np.broadcast_to(np.asarray(coef, float), (len(variables),))
+        coef = np.broadcast_to(np.asarray(coef, float), (self._steps(site),))
         self.add_to_row("power", site, variables, -coef)
         self.add_flow(flow, site, variables, coef, detail)
 
-    def supply(self, site: int, flow: str, variables: list,
+    def supply(self, site: int, flow: str, variables: list | None,
                coef: np.ndarray | float = 1.0, detail: str = "") -> None:
         """A source of power at every step (MW), reported as `flow`."""
-        coef = np.broadcast_to(np.asarray(coef, float), (len(variables),))
+        coef = np.broadcast_to(np.asarray(coef, float), (self._steps(site),))
         self.add_to_row("power", site, variables, coef)
         self.add_flow(flow, site, variables, coef, detail)
 
-    def add_flow(self, flow: str, site: int, variables: list, coef: np.ndarray | float,
-                 detail: str = "") -> None:
-        n = len(variables)
-        self.flows.add(flow, site, np.arange(n), np.broadcast_to(coef, (n,)),
-                       self.cols(variables), detail)
+    def add_flow(self, flow: str, site: int, variables: list | None,
+                 coef: np.ndarray | float, detail: str = "") -> None:
+        n = self._steps(site)
+        col = np.full(n, -1) if variables is None else self.cols(variables)
+        self.flows.add(flow, site, np.arange(n), np.broadcast_to(coef, (n,)), col, detail)
 
     def add_state(self, state: str, site: int, month: np.ndarray, variables: list | None,
                   coef: np.ndarray | float = 1.0) -> None:
@@ -154,6 +166,9 @@ class Core:
         """A decision with cash capex in its month and a capital charge to the horizon end."""
         month = np.asarray(month, int)
         col = self.cols(variables)
+        if self.fixed is not None:
+            for k, v in zip(month, variables, strict=True):
+                v.fix(self.fixed.get((kind, name, site, int(k)), 0.0))
         self.investments.append(Investment(kind, name, site, month, col, mw_per_unit,
                                            capex_usd_per_unit, life_months))
         if life_months is None or capex_usd_per_unit == 0 or len(month) == 0:
@@ -174,8 +189,14 @@ class Core:
     def _build_rows(self) -> None:
         m = self.m
         variables = self.vars
-        for (row, site), terms in sorted(self._rows.items()):
+        for row, site in sorted(set(self._rows) | set(self._row_const)):
             n = self.problem.sites[site].steps.n
+            terms = self._rows.get((row, site), [])
+            constant = self._row_const.get((row, site), np.zeros(n))
+            rhs = row_rhs(row, self.problem, site) - constant
+            if not terms:
+                self._check_constant_row(row, site, rhs)
+                continue
             cols = np.stack([c for c, _ in terms], axis=1)
             coefs = np.stack([k for _, k in terms], axis=1)
             if self.elastic:
@@ -186,17 +207,26 @@ class Core:
                 self.slack_cols[(row, site)] = slack_cols
                 cols = np.column_stack([cols, slack_cols])
                 coefs = np.column_stack([coefs, np.full(n, sign)])
-            rhs = row_rhs(row, self.problem, site)
             sense = ROW_SENSE[row]
+            rhs_list = rhs.tolist()
 
-            def rule(_m: pyo.ConcreteModel, j: int, cols=cols, coefs=coefs, rhs=rhs,
+            def rule(_m: pyo.ConcreteModel, j: int, cols=cols, coefs=coefs, rhs=rhs_list,
                      sense=sense) -> object:
                 body = LinearExpression(constant=0.0, linear_coefs=coefs[j].tolist(),
                                         linear_vars=[variables[c] for c in cols[j]])
-                return body == rhs if sense == "==" else body <= rhs
+                return body == rhs[j] if sense == "==" else body <= rhs[j]
 
             m.add_component(f"{row}_{self.problem.sites[site].name}",
                             pyo.Constraint(range(n), rule=rule))
+
+    def _check_constant_row(self, row: str, site: int, rhs: np.ndarray) -> None:
+        """A row without variables (every term fixed) must already hold."""
+        bad = rhs < -1e-9 if ROW_SENSE[row] == "<=" else np.abs(rhs) > 1e-9
+        if bad.any():
+            from optim.errors import InfeasibleError
+
+            raise InfeasibleError(f"site {self.problem.sites[site].name!r}: {row} cannot hold "
+                                  f"with the decisions fixed ({int(bad.sum())} steps)")
 
     def _build_budget(self) -> None:
         budget = self.problem.capex_budget_usd
@@ -267,23 +297,52 @@ class Core:
 
         block.add_component(name, pyo.Constraint(range(n), rule=rule))
 
+    @staticmethod
+    def settled(variables: list) -> np.ndarray | list:
+        """Values of the variables when every one is fixed (decisions of a re-solve), else
+        the variables themselves."""
+        if all(v.fixed for v in variables):
+            return np.array([float(v.value) for v in variables])
+        return variables
+
+    @staticmethod
+    def per(quantity: np.ndarray | list, index: np.ndarray,
+            coef: np.ndarray | float = 1.0) -> tuple[list | None, np.ndarray]:
+        """(variables, coefficients) of coef * quantity[index], or (None, constants) when
+        the quantity is settled: the form every register method takes."""
+        coef = np.broadcast_to(np.asarray(coef, float), (len(index),))
+        if isinstance(quantity, np.ndarray):
+            return None, coef * quantity[index]
+        return [quantity[k] for k in index], coef
+
+    def capped(self, block: pyo.Block, name: str, n: int, cap: np.ndarray | list,
+               index: np.ndarray, coef: np.ndarray | float = 1.0) -> list:
+        """Non-negative variables x[j] <= coef[j] * cap[index[j]]: a bound when the cap is
+        settled, a row when it is a decision."""
+        variables, c = self.per(cap, index, coef)
+        if variables is None:
+            return self.var(block, name, list(range(n)), 0.0, c)
+        x = self.var(block, name, list(range(n)), 0.0)
+        self.rows(block, f"{name}_cap", [([x[j], variables[j]], [1.0, -c[j]]) for j in range(n)],
+                  "<=", 0.0)
+        return x
+
     def stock(self, block: pyo.Block, name: str, additions: list, invest_months: np.ndarray,
-              lag_months: int, base: np.ndarray | float, unit: float = 1.0) -> list:
+              lag_months: int, base: np.ndarray | float, unit: float = 1.0) -> np.ndarray | list:
         """Monthly stock = base + unit * additions decided at least `lag_months` earlier
-        (fleet MW, halls online, generator units); returns one variable per month."""
+        (fleet MW, halls online, generator units): one variable per month, or an array of
+        values when every addition is settled."""
         months = np.arange(self.problem.n_months)
-        stock = self.var(block, name, list(months), 0.0)
         ready = invest_months[None, :] + lag_months <= months[:, None]
+        settled = self.settled(additions)
+        if isinstance(settled, np.ndarray):
+            added = ready @ settled if len(settled) else np.zeros(len(months))
+            return np.broadcast_to(np.asarray(base, float), (len(months),)) + unit * added
+        stock = self.var(block, name, list(months), 0.0)
         self.rows(block, f"{name}_def", [
             ([stock[k], *[additions[i] for i in np.flatnonzero(ready[k])]],
              [1.0, *[-unit] * int(ready[k].sum())]) for k in months], "==", base)
         return stock
-
-    def fix_investments(self, quantity: dict[tuple[str, str, int, int], float]) -> None:
-        """Fix every investment variable to a given quantity (0 where not listed)."""
-        for inv in self.investments:
-            for k, c in zip(inv.month, inv.col, strict=True):
-                self.vars[c].fix(quantity.get((inv.kind, inv.name, inv.site, int(k)), 0.0))
 
     def values(self) -> np.ndarray:
         """The current value of every registered column (after a solve)."""
