@@ -89,6 +89,7 @@ class Core:
         self._col: dict[int, int] = {}
         self._rows: dict[tuple[str, int], list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
         self._row_const: dict[tuple[str, int], np.ndarray] = {}
+        self._list_cols: dict[int, tuple[list, np.ndarray]] = {}
         self.cash = Ledger()
         self.flows = Ledger()
         self.states = Ledger()
@@ -103,15 +104,18 @@ class Core:
 
     def cols(self, variables: list) -> np.ndarray:
         """Column numbers of Pyomo variables (registering new ones)."""
-        out = np.empty(len(variables), int)
-        for i, v in enumerate(variables):
-            key = id(v)
-            c = self._col.get(key)
-            if c is None:
-                c = self._col[key] = len(self.vars)
-                self.vars.append(v)
-            out[i] = c
-        return out
+        cached = self._list_cols.get(id(variables))
+        if cached is not None and cached[0] is variables:
+            return cached[1]
+        get = self._col.get
+        found = [get(id(v)) for v in variables]
+        if None in found:
+            for i, v in enumerate(variables):
+                if found[i] is None:
+                    found[i] = self._col.setdefault(id(v), len(self.vars))
+                    if found[i] == len(self.vars):
+                        self.vars.append(v)
+        return np.array(found, int)
 
     def _steps(self, site: int) -> int:
         return self.problem.sites[site].steps.n
@@ -265,10 +269,10 @@ class Core:
             constant=constant, linear_coefs=obj[nz].tolist(),
             linear_vars=[self.vars[c] for c in nz]), sense=pyo.maximize)
 
-    @staticmethod
-    def var(block: pyo.Block, name: str, keys: list, lb: np.ndarray | float = 0.0,
+    def var(self, block: pyo.Block, name: str, keys: list, lb: np.ndarray | float = 0.0,
             ub: np.ndarray | float | None = None, integer: bool = False) -> list:
-        """An indexed variable with per-key bounds; returns its members in key order."""
+        """An indexed variable with per-key bounds; returns its members in key order
+        (registered as columns at once)."""
         keys = [k.item() if isinstance(k, np.generic) else k for k in keys]
         n = len(keys)
         lbs = np.broadcast_to(np.asarray(lb, float), (n,)).tolist()
@@ -278,7 +282,12 @@ class Core:
                             bounds=lambda _b, *k: (lbs[pos[k if len(k) > 1 else k[0]]],
                                                    ubs[pos[k if len(k) > 1 else k[0]]]))
         block.add_component(name, component)
-        return [component[k] for k in keys]
+        members = [component[k] for k in keys]
+        start = len(self.vars)
+        self.vars.extend(members)
+        self._col.update(zip(map(id, members), range(start, start + n), strict=True))
+        self._list_cols[id(members)] = (members, np.arange(start, start + n))
+        return members
 
     @staticmethod
     def rows(block: pyo.Block, name: str, terms: list[tuple[list, list]], sense: str,
