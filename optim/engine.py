@@ -175,7 +175,7 @@ def _quantities(core: Core) -> Fixed:
 
 def _solve(core: Core, mip_gap: float, time_limit_s: float | None,
            options: dict[str, object]) -> SolveOutcome:
-    return solve_model(core.m, mip_gap, time_limit_s, options)
+    return solve_model(core.m, mip_gap, time_limit_s, options, core.objective_unit_usd)
 
 
 def _raise_infeasible(problem: Problem, mip_gap: float, time_limit_s: float | None,

@@ -69,14 +69,18 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
 
 
 def solve_model(model: pyo.ConcreteModel, mip_gap: float, time_limit_s: float | None,
-                options: dict[str, object] | None = None) -> SolveOutcome:
-    """Compile, solve and load the solution values into the model's variables."""
+                options: dict[str, object] | None = None,
+                objective_unit: float = 1.0) -> SolveOutcome:
+    """Compile, solve and load the solution values into the model's variables.
+
+    The objective and bound are reported times `objective_unit` (the model's money unit).
+    """
     with PauseGC():
-        return _solve_model(model, mip_gap, time_limit_s, options)
+        return _solve_model(model, mip_gap, time_limit_s, options, objective_unit)
 
 
 def _solve_model(model: pyo.ConcreteModel, mip_gap: float, time_limit_s: float | None,
-                 options: dict[str, object] | None) -> SolveOutcome:
+                 options: dict[str, object] | None, objective_unit: float) -> SolveOutcome:
     t0 = time.perf_counter()
     # Components are declared in a fixed order and Pyomo keeps insertion order, so the
     # compiler's extra sorting (FileDeterminism.ORDERED) only costs time (about 35 %).
@@ -147,6 +151,8 @@ def _solve_model(model: pyo.ConcreteModel, mip_gap: float, time_limit_s: float |
     bound = (info.mip_dual_bound if is_mip else objective) if objective is not None else None
     if status == OPTIMAL and not is_mip:
         bound = objective
+    objective = None if objective is None else objective * objective_unit
+    bound = None if bound is None else bound * objective_unit
     return SolveOutcome(status, h.modelStatusToString(model_status), objective, bound,
                         relative_gap(objective, bound), n_col, int(integrality.sum()), n_row,
                         t1 - t0, t2 - t1)
