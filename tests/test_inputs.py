@@ -63,17 +63,19 @@ def test_scenario_section_errors_are_reported_together(tmp_path: Path) -> None:
     assert "scenario.invest_every_months: Input should be greater than or equal to 1" in message
 
 
-def test_generator_fuel_conflicts(tmp_path: Path) -> None:
-    gen = """
+GENERATOR = """
 [[generator]]
-name = "gas"
+name = "{name}"
 unit_mw = 5.0
 capex_usd_per_mw = 1.0
 life_months = 12
-fuel_hub = "henry_hub"
-fuel_usd_per_mmbtu = 3.0
-profile = "solar"
+{extra}
 """
+
+
+def test_generator_fuel_conflicts(tmp_path: Path) -> None:
+    gen = GENERATOR.format(name="gas", extra='fuel_hub = "henry_hub"\nfuel_usd_per_mmbtu = 3.0\n'
+                                             'profile = "solar"')
     message = _problems(write_case(tmp_path, gen + SITE))
     assert "generator[0] (gas): give either fuel_hub or fuel_usd_per_mmbtu, not both" in message
     message = _problems(write_case(tmp_path, gen.replace("fuel_usd_per_mmbtu = 3.0\n", "") + SITE))
@@ -165,21 +167,8 @@ def test_hashprice_must_be_positive_and_complete(tmp_path: Path) -> None:
 
 
 def test_fuel_hub_and_profile_checks(tmp_path: Path) -> None:
-    gen = """
-[[generator]]
-name = "gas"
-unit_mw = 5.0
-capex_usd_per_mw = 1.0
-life_months = 12
-fuel_hub = "henry_hub"
-
-[[generator]]
-name = "pv"
-unit_mw = 5.0
-capex_usd_per_mw = 1.0
-life_months = 12
-profile = "solar"
-"""
+    gen = (GENERATOR.format(name="gas", extra='fuel_hub = "henry_hub"')
+           + GENERATOR.format(name="pv", extra='profile = "solar"'))
     body = gen + SITE + 'generation = [{ technology = "gas", max_units = 1 }]\n'
     path = write_case(tmp_path, body,
                       data_extra='fuel = "fuel.parquet"\nprofiles = "profiles.parquet"')
