@@ -27,9 +27,7 @@ def build(core: Core) -> None:
         start: list = []
         if ai.max_new_halls > 0 and len(invest):
             start = core.var(b, f"start_{s}", list(invest), 0.0, ai.max_new_halls, integer=True)
-            if core.fixed is None:
-                core.rows(b, f"halls_cap_{s}", [(start, [1.0] * len(start))], "<=",
-                          ai.max_new_halls)
+            core.total_cap(b, f"halls_cap_{s}", start, ai.max_new_halls)
             core.add_investment("ai_hall", "ai_hall", s, invest, start, ai.hall_it_mw,
                                 ai.hall_capex_usd, ai.life_months)
         online = core.stock(b, f"online_{s}", start, invest[:len(start)], ai.lead_time_months,

@@ -26,9 +26,7 @@ def build(core: Core) -> None:
             if sg.max_new_units > 0 and len(invest):
                 new = core.var(b, f"build_{tag}", list(invest), 0.0, sg.max_new_units,
                                integer=True)
-                if core.fixed is None:
-                    core.rows(b, f"units_cap_{tag}", [(new, [1.0] * len(new))], "<=",
-                              sg.max_new_units)
+                core.total_cap(b, f"units_cap_{tag}", new, sg.max_new_units)
                 core.add_investment("generator", g.name, s, invest, new, g.unit_mw,
                                     g.unit_capex_usd, g.life_months)
             units = core.stock(b, f"units_{tag}", new, invest[:len(new)], g.lead_time_months,

@@ -47,6 +47,4 @@ def build(core: Core) -> None:
             rate = revenue_usd_per_mwh(st.hashprice_usd_per_ph_day, asic.efficiency_j_per_th,
                                        p.pool_fee)
             core.add_cash("mining_usd", s, st.month, rate * st.weight_h, mine)
-        if all_buys and core.fixed is None:
-            core.rows(b, f"buy_cap_{s}", [(all_buys, [1.0] * len(all_buys))], "<=",
-                      site.max_new_asic_blocks)
+        core.total_cap(b, f"buy_cap_{s}", all_buys, site.max_new_asic_blocks)

@@ -340,6 +340,12 @@ class Core:
 
         block.add_component(name, pyo.Constraint(range(n), rule=rule))
 
+    def total_cap(self, block: pyo.Block, name: str, variables: list, limit: float) -> None:
+        """sum(variables) <= limit over a horizon's decisions; no row once they are settled
+        (a re-solve's fixed decisions already respect it)."""
+        if variables and self.fixed is None:
+            self.rows(block, name, [(variables, [1.0] * len(variables))], "<=", limit)
+
     @staticmethod
     def settled(variables: list) -> np.ndarray | list:
         """Values of the variables when every one is fixed (decisions of a re-solve), else

@@ -228,10 +228,6 @@ class Scenario(Strict):
         value = getattr(self.data, key)
         return None if value is None else (self.base_dir / value).resolve()
 
-    @property
-    def uses_generation(self) -> bool:
-        return any(site.generation for site in self.site)
-
 
 def _suggest(name: str, valid: typing.Iterable[str]) -> str:
     close = difflib.get_close_matches(str(name), list(valid), n=1, cutoff=0.5)
