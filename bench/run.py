@@ -39,6 +39,8 @@ CLI = REPO_ROOT / "cli.py"
 
 DEFAULT_SIZES = ",".join(f"{s}x{m}" for s in (1, 5, 10, 20, 35) for m in (12, 36, 60))
 PHASES = ("read_s", "build_s", "handoff_s", "solve_s", "resolve_s", "check_s", "total_s")
+LEVER_FIELDS = ("wall_s", "solve_s", "resolve_s", "total_s", "variables", "peak_rss_mb",
+                "npv_usd", "npv_hourly_usd", "mip_gap")
 SIZE_FIELDS = ("variables", "integers", "constraints")
 RESULT_FIELDS = ("mip_gap", "npv_usd", "npv_hourly_usd")
 POLL_S = 0.1
@@ -54,12 +56,16 @@ TARGET_PYOMO_SHARE = 0.30
 TARGET_SLOPE = 1.0
 
 
-def _load_generate():
-    """bench/generate.py as a module (bench/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("bench_generate", BENCH_DIR / "generate.py")
+def _load_bench_module(name: str):
+    """A module of bench/ (not a package) by file name."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH_DIR / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _load_generate():
+    return _load_bench_module("generate")
 
 
 # -----------------------------------------------------------------------------------------
@@ -88,7 +94,8 @@ def _tree_rss_kb(root: int) -> int:
 
 
 def measure(scenario: Path, out_dir: Path, *, timeout_s: float | None = None,
-            python: str = sys.executable, extra_args: tuple[str, ...] = ()) -> dict:
+            python: str = sys.executable, extra_args: tuple[str, ...] = (),
+            env: dict[str, str] | None = None) -> dict:
     """Run ``python cli.py solve SCENARIO --out OUT_DIR -q`` once and measure it.
 
     Returns ``status`` ("ok", "timeout" or "error"), ``exit_code``, ``wall_s``,
@@ -107,7 +114,7 @@ def measure(scenario: Path, out_dir: Path, *, timeout_s: float | None = None,
     with open(stdout_path, "wb") as so, open(stderr_path, "wb") as se:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=so, stderr=se,
-                                start_new_session=True)
+                                start_new_session=True, env={**os.environ, **(env or {})})
         tree_kb, timed_out = 0, False
         while True:
             pid, wait_status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -190,6 +197,38 @@ def profile_resolve(scenario: Path, investments: Path, n_sites: int) -> dict:
         return {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
     except Exception as exc:  # noqa: BLE001 - a profile must not break the benchmark
         return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def run_all_levers(work: Path, raw_dir: Path, seeds: int, timeout_s: float,
+                   log=print) -> dict:  # noqa: ANN001
+    """bench/levers.py on the two target portfolios (generated if missing)."""
+    levers = _load_bench_module("levers")
+    generate = _load_generate().generate
+    out: dict = {"seeds": seeds,
+                 "hourly": "{} x {}".format(*TARGET_HOURLY_SIZE),
+                 "blocks": "{} x {}".format(*TARGET_SIZE)}
+    hourly = generate(*TARGET_HOURLY_SIZE, work / "levers_hourly" / "input", raw_dir,
+                      resolution="hourly", invest_every_months=3)
+    blocks = generate(*TARGET_SIZE, work / "levers_blocks" / "input", raw_dir,
+                      resolution="blocks:12", invest_every_months=3)
+    out["hourly_rows"] = levers.run_levers(measure, hourly, levers.HOURLY_LEVERS, seeds,
+                                           work / "levers_hourly", timeout_s, log)
+    out["blocks_rows"] = levers.run_levers(measure, blocks, levers.BLOCKS_LEVERS, 1,
+                                           work / "levers_blocks", timeout_s, log)
+    out["handoff"] = levers.handoff_paths(hourly, work)
+    return out
+
+
+def levers_lines(data: dict | None) -> list[str]:
+    if not data:
+        return []
+    return _load_bench_module("levers").render(data["hourly_rows"], data["blocks_rows"],
+                                               data["handoff"], data)
+
+
+def levers_section(work: Path, seeds: int, timeout_s: float) -> list[str]:
+    gen = _load_generate()
+    return levers_lines(run_all_levers(work, gen.sample.default_raw_dir(), seeds, timeout_s))
 
 
 # -----------------------------------------------------------------------------------------
@@ -353,7 +392,7 @@ def _f(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
 
-def render(results: list[dict], machine: dict, args: dict) -> str:
+def render(results: list[dict], machine: dict, args: dict, levers: dict | None = None) -> str:
     lines = ["# Benchmarks of `optim solve`", "",
              "Written by `python bench/run.py` (see its docstring and bench/generate.py for "
              "the portfolios). Every number is the median over the finished repeats of the "
@@ -434,7 +473,8 @@ def render(results: list[dict], machine: dict, args: dict) -> str:
                       + f". Pyomo (build + handoff) is {share:.0%} of the re-solve's work, "
                       "which the Pyomo share above does not count; counting it, the Pyomo "
                       f"share of the whole run would be about {whole:.0%}."]
-    return "\n".join(lines) + "\n"
+    lines += [""] + levers_lines(levers)
+    return "\n".join(lines).rstrip() + "\n"
 
 
 # -----------------------------------------------------------------------------------------
@@ -459,7 +499,8 @@ def _render_only(args: argparse.Namespace) -> int:
     for row in stored["results"]:
         _maybe_profile(row, args.work, args.profile_sites)
     (args.work / "results.json").write_text(json.dumps(stored, indent=1, default=str))
-    args.out.write_text(render(stored["results"], stored["machine"], stored["settings"]))
+    args.out.write_text(render(stored["results"], stored["machine"], stored["settings"],
+                               stored.get("levers")))
     print(f"wrote {args.out}")
     return 0
 
@@ -480,6 +521,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--profile-sites", type=int, default=4,
                         help="re-solve sites profiled in-process at the 35 x 60 target [4]")
+    parser.add_argument("--lever-seeds", type=int, default=3,
+                        help="HiGHS seeds per lever on the hourly MIP; 0 skips the levers [3]")
     parser.add_argument("--render-only", action="store_true",
                         help="re-write --out from WORK/results.json without solving again "
                              "(profiling the target's re-solve if it was not)")
@@ -517,6 +560,15 @@ def main(argv: list[str] | None = None) -> int:
             {"machine": machine, "settings": settings, "results": results}, indent=1,
             default=str))
         args.out.write_text(render(results, machine, settings))
+    levers = None
+    if args.lever_seeds > 0:
+        print("levers ...", flush=True)
+        levers = run_all_levers(args.work, raw_dir, args.lever_seeds, args.timeout,
+                                log=lambda msg: print(msg, flush=True))
+        (args.work / "results.json").write_text(json.dumps(
+            {"machine": machine, "settings": settings, "results": results, "levers": levers},
+            indent=1, default=str))
+        args.out.write_text(render(results, machine, settings, levers))
     print(f"wrote {args.out}")
     for name, value, verdict in targets(results):
         print(f"  {verdict:8s} {name}: {value}")

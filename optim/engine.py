@@ -33,9 +33,11 @@ from optim.solver import (
     OPTIMAL,
     TIME_LIMIT,
     SolveOutcome,
+    Start,
     check_options,
     solve_model,
 )
+from optim.tuning import Tuning
 from optim.verify import Verification, verify
 
 Progress = Callable[[str], None]
@@ -135,6 +137,27 @@ def _resolve_in_process(task: tuple) -> tuple[SolveOutcome, PlanTables | None]:
     return out
 
 
+def _in_workers(tasks: list[tuple], workers: int,
+                sizes: list[int]) -> list[tuple[SolveOutcome, PlanTables | None]]:
+    """Run site re-solves in forked processes, largest first, results in task order.
+
+    One process per site: its exit frees the model at once (a full garbage collection of a
+    Pyomo model costs about a third of a site's re-solve). The parent's objects are frozen
+    out of the collector first, so a child's collections never walk (and copy) them.
+    """
+    order = sorted(range(len(tasks)), key=lambda i: -sizes[i])
+    gc.freeze()
+    try:
+        with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=1) as pool:
+            done = pool.map(_resolve_site, [tasks[i] for i in order], chunksize=1)
+    finally:
+        gc.unfreeze()
+    outcomes: list = [None] * len(tasks)
+    for i, out in zip(order, done, strict=True):
+        outcomes[i] = out
+    return outcomes
+
+
 def _resolve_hourly(problem: Problem, fixed: Fixed, mip_gap: float, time_limit_s: float | None,
                     options: dict[str, object], hourly: bool,
                     workers: int | None = None) -> tuple[PlanTables, SolveOutcome]:
@@ -145,10 +168,7 @@ def _resolve_hourly(problem: Problem, fixed: Fixed, mip_gap: float, time_limit_s
                       options, hourly))
     workers = min(len(tasks), workers or os.cpu_count() or 1)
     if workers > 1:
-        # One forked process per site: its exit frees the model at once (a full garbage
-        # collection of a Pyomo model costs about a third of the site's re-solve).
-        with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=1) as pool:
-            outcomes = list(pool.imap(_resolve_site, tasks))
+        outcomes = _in_workers(tasks, workers, [t[0].sites[0].steps.n for t in tasks])
     else:
         outcomes = [_resolve_in_process(t) for t in tasks]
     for (sub_problem, sub_fixed, *_), (outcome, _) in zip(tasks, outcomes, strict=True):
@@ -174,8 +194,23 @@ def _quantities(core: Core) -> Fixed:
 
 
 def _solve(core: Core, mip_gap: float, time_limit_s: float | None,
-           options: dict[str, object]) -> SolveOutcome:
-    return solve_model(core.m, mip_gap, time_limit_s, options, core.objective_unit_usd)
+           options: dict[str, object], start: Start | None = None) -> SolveOutcome:
+    return solve_model(core.m, mip_gap, time_limit_s, options, core.objective_unit_usd, start)
+
+
+WARM_START_RESOLUTION = "blocks:12"
+
+
+def _warm_start(core: Core, scenario: Scenario, series: Series, mip_gap: float,
+                time_limit_s: float | None, options: dict[str, object]) -> Start | None:
+    """The investments of a blocks:12 solve as a MIP start for the hourly model (None if
+    that solve finds no plan): HiGHS completes them with an hourly dispatch."""
+    blocks = build_model(build_problem(scenario, series, WARM_START_RESOLUTION))
+    if _solve(blocks, mip_gap, time_limit_s, options).status not in (OPTIMAL, TIME_LIMIT):
+        return None
+    quantity = _quantities(blocks)
+    return [(core.vars[c], quantity.get((inv.kind, inv.name, inv.site, int(k)), 0.0))
+            for inv in core.investments for k, c in zip(inv.month, inv.col, strict=True)]
 
 
 def _raise_infeasible(problem: Problem, mip_gap: float, time_limit_s: float | None,
@@ -213,14 +248,16 @@ def _check_outcome(outcome: SolveOutcome, problem: Problem, mip_gap: float,
 def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
           resolution: str | None = None, mip_gap: float | None = None,
           time_limit_s: float | None = None, hourly: bool = False, check: bool = True,
-          progress: Progress | None = None) -> Result:
+          progress: Progress | None = None, tuning: Tuning | None = None) -> Result:
     """Solve a scenario end to end and return its results (nothing is written).
 
     With `check` (the default) the returned plans are re-checked by `optim.verify`, a
     second implementation of MODEL.md's arithmetic; a failure raises VerificationError
-    carrying the result.
+    carrying the result. `tuning` picks the speed levers (default: OPTIM_TUNING, else
+    all on); none of them changes the answer.
     """
     report = progress or (lambda _phase: None)
+    tuning = Tuning.from_env() if tuning is None else tuning
     t_start = time.perf_counter()
     report("read")
     if not isinstance(scenario, Scenario):
@@ -236,15 +273,20 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
     t_read = time.perf_counter()
 
     report("build")
-    problem = build_problem(scenario, series, resolution)
+    problem = build_problem(scenario, series, resolution, tuning.merge_hours)
     conflicts = diagnose.data_conflicts(problem)
     if conflicts:
         raise InfeasibleError("the scenario's requirements conflict:\n  " + "\n  ".join(conflicts))
     core = build_model(problem)
     t_build = time.perf_counter()
 
+    start = None
+    if resolution == "hourly" and tuning.warm_start:
+        report("warm start")
+        start = _warm_start(core, scenario, series, mip_gap, time_limit_s, options)
+    t_warm = time.perf_counter()
     report("solve")
-    outcome = _solve(core, mip_gap, time_limit_s, options)
+    outcome = _solve(core, mip_gap, time_limit_s, options, start)
     _check_outcome(outcome, problem, mip_gap, time_limit_s, options, "no feasible plan")
     x = core.values()
     t_solve = time.perf_counter()
@@ -271,8 +313,9 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
         plan = _plan_tables(core, x, hourly)
     else:
         report("re-solve")
-        plan, resolved = _resolve_hourly(build_problem(scenario, series, "hourly"),
-                                          _quantities(core), mip_gap, None, options, hourly)
+        plan, resolved = _resolve_hourly(
+            build_problem(scenario, series, "hourly", tuning.merge_hours), _quantities(core),
+            mip_gap, None, options, hourly, tuning.resolve_workers)
         summary["npv_hourly_usd"] = resolved.objective_usd
         summary["npv_hourly_minus_blocks_usd"] = resolved.objective_usd - outcome.objective_usd
         summary["npv_lines_hourly_usd"] = plan.lines
@@ -284,6 +327,7 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
     summary.update({
         "read_s": round(t_read - t_start, 3),
         "build_s": round(t_build - t_read, 3),
+        "warm_start_s": round(t_warm - t_build, 3),
         "handoff_s": round(outcome.handoff_s, 3),
         "solve_s": round(outcome.solve_s, 3),
         "resolve_s": round(t_resolve - t_solve, 3),

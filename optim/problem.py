@@ -162,6 +162,20 @@ def top_hours_per_year(price: np.ndarray, horizon: Horizon, hours_per_year: int)
     return flags
 
 
+def merge_identical_hours(data: np.ndarray) -> np.ndarray:
+    """Step index of every hour when hours with identical rows of `data` share one step,
+    numbered by first occurrence (so without duplicates step j is hour j).
+
+    Exact for the hourly LP/MIP: the rows carry everything an hour's constraints and
+    margins depend on (month, price, hashprice, fuel, capacity factors, flags), so a
+    merged step of weight w stands for w identical hours with the same optimal dispatch.
+    """
+    _, first, inverse = np.unique(data, axis=0, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), int)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse.ravel()]
+
+
 def group_hours(month: np.ndarray, price: np.ndarray, stress: np.ndarray, peak: np.ndarray,
                 blocks: int | None) -> np.ndarray:
     """Step index of every hour (MODEL.md §4), numbered by month, then group."""
@@ -198,8 +212,12 @@ def _mean_by(step: np.ndarray, values: np.ndarray, weight: np.ndarray) -> np.nda
 
 def _site_steps(price: np.ndarray, stress: np.ndarray, peak: np.ndarray, hashprice_h: np.ndarray,
                 fuel_h: np.ndarray, cf_h: np.ndarray, horizon: Horizon,
-                blocks: int | None) -> Steps:
-    step = group_hours(horizon.month_of_hour, price, stress, peak, blocks)
+                blocks: int | None, merge_hours: bool) -> Steps:
+    if blocks is None and merge_hours:
+        step = merge_identical_hours(np.column_stack(
+            [horizon.month_of_hour, price, hashprice_h, fuel_h, cf_h, stress, peak]))
+    else:
+        step = group_hours(horizon.month_of_hour, price, stress, peak, blocks)
     weight = np.bincount(step).astype(float)
     month = np.zeros(len(weight), int)
     month[step] = horizon.month_of_hour
@@ -210,8 +228,10 @@ def _site_steps(price: np.ndarray, stress: np.ndarray, peak: np.ndarray, hashpri
                  _mean_by(step, cf_h, weight), step)
 
 
-def build_problem(scenario: Scenario, series: Series, resolution: str | None = None) -> Problem:
-    """Assemble the problem at `resolution` (default: the scenario's)."""
+def build_problem(scenario: Scenario, series: Series, resolution: str | None = None,
+                  merge_hours: bool = False) -> Problem:
+    """Assemble the problem at `resolution` (default: the scenario's). With `merge_hours`,
+    an hourly problem gives identical hours of a (site, month) one step (exact)."""
     sc = scenario.scenario
     resolution = resolution or sc.resolution
     blocks = resolution_blocks(resolution)
@@ -275,7 +295,8 @@ def build_problem(scenario: Scenario, series: Series, resolution: str | None = N
             site.energy_adder_usd_per_mwh, site.ppa_mw, site.ppa_price_usd_per_mwh,
             site.mining_infra_mw, int(np.floor(site.max_new_asic_mw / sc.block_mw + 1e-9)),
             fleet, site.cp_charge_usd_per_mw_year, hosting, ai, generation,
-            _site_steps(price, stress, peak, hashprice_h, fuel_h, cf_h, horizon, blocks)))
+            _site_steps(price, stress, peak, hashprice_h, fuel_h, cf_h, horizon, blocks,
+                        merge_hours)))
     r = sc.discount_rate
     return Problem(sc.name, resolution, horizon, (1.0 + r) ** (-k / 12.0),
                    k % sc.invest_every_months == 0, (1.0 + r) ** (1.0 / 12.0) - 1.0,

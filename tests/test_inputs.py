@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 import cli
 import optim
 from optim.errors import InputError
+from optim.tuning import Tuning
 
 runner = CliRunner()
 
@@ -215,3 +216,15 @@ def test_cli_resolution_flag_is_checked(tmp_path: Path) -> None:
                                      "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     assert "--resolution: must be 'hourly' or 'blocks:K'" in result.output
+
+
+def test_tuning_from_environment_names_every_bad_entry() -> None:
+    assert Tuning.from_env("merge_hours=false, resolve_workers=2") == \
+        Tuning(merge_hours=False, resolve_workers=2)
+    assert Tuning.from_env("") == Tuning()
+    with pytest.raises(InputError) as err:
+        Tuning.from_env("merge_hour=1,resolve_workers=0,warm_start=maybe")
+    text = str(err.value)
+    assert text.startswith("OPTIM_TUNING: 3 problems")
+    assert "'merge_hour=1'" in text and "resolve_workers = '0'" in text
+    assert "warm_start = 'maybe'" in text

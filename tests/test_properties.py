@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from optim.engine import solve
 from optim.scenario import parse_scenario
 from optim.series import Horizon, Series
+from optim.tuning import Tuning
 
 TOL = 1e-6
 
@@ -72,7 +73,7 @@ def cases(draw: st.DrawFn) -> tuple[dict, dict]:
 
 
 def build(raw: dict, params: dict, hashprice_scale: float = 1.0,
-          dollar_scale: float = 1.0) -> tuple:
+          dollar_scale: float = 1.0, price_step: float = 0.01) -> tuple:
     sc = parse_scenario(raw, Path("."), "property case")
     horizon = Horizon.of(sc.scenario.start, sc.scenario.months)
     rng = np.random.default_rng(params["seed"])
@@ -80,7 +81,7 @@ def build(raw: dict, params: dict, hashprice_scale: float = 1.0,
     for site in sc.site:
         daily = rng.choice([-10.0, 25.0, 40.0, 60.0, 180.0], size=24, p=[.1, .3, .3, .2, .1])
         price = np.tile(daily, horizon.n_hours // 24) + rng.normal(0, 3, horizon.n_hours)
-        prices[site.node] = np.round(price, 2) * dollar_scale
+        prices[site.node] = np.round(price / price_step) * price_step * dollar_scale
         stress[site.node] = rng.random(horizon.n_hours) < 0.01
         peak[site.node] = rng.random(horizon.n_hours) < 0.005
     hashprice = np.full(len(horizon.dates), params["hashprice"]) * hashprice_scale * dollar_scale
@@ -186,3 +187,22 @@ def test_same_seed_same_bytes(case: tuple[dict, dict]) -> None:
             outs.append(result.write(Path(tmp) / f"run{run}"))
         for name in ("investments.parquet", "monthly.parquet", "hourly.parquet"):
             assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes()
+
+
+@given(cases(), st.booleans())
+def test_merging_identical_hours_changes_no_npv(case: tuple[dict, dict], fixed: bool) -> None:
+    """Prices on a $20 grid (many hours of a day alike), optionally a fixed-price site: the
+    merged hourly problem is smaller and has exactly the same optimum."""
+    raw, params = case
+    raw = copy.deepcopy(raw)
+    if fixed:
+        site = raw["site"][0]
+        del site["node"]
+        site["fixed_price_usd_per_mwh"] = 55.0
+        site["cp_charge_usd_per_mw_year"] = 0.0
+    sc, series = build(raw, params, price_step=20.0)
+    merged, plain = (solve(sc, series=series, tuning=Tuning(merge_hours=m)).summary
+                     for m in (True, False))
+    assert merged["verified"] and plain["verified"]
+    assert merged["variables"] < plain["variables"]
+    assert abs(merged["npv_usd"] - plain["npv_usd"]) <= TOL * max(1.0, abs(plain["npv_usd"]))
