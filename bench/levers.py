@@ -36,18 +36,31 @@ class Lever:
     tuning: str = ""  # OPTIM_TUNING
     solver: dict = field(default_factory=dict)  # [solver] table
     exact: bool = False  # the investment MIP is untouched: NPVs must agree to 1e-6
+    drop_budget: bool = False  # run on the portfolio without its capex budget
+    compare_to: str | None = "baseline"  # the lever whose answer this one must give
+    max_seeds: int | None = None  # fewer seeds for a slow variant
+    timeout_s: float | None = None  # a shorter limit for a variant expected to be slow
 
 
 HOURLY_LEVERS = (
-    Lever("baseline", "defaults (merged hours, standard-form hand-off, dual simplex)"),
+    Lever("baseline", "defaults (merged hours, standard-form hand-off, dual simplex)",
+          compare_to=None),
     Lever("no merge", "one step per hour (identical hours not merged)", "merge_hours=false"),
     Lever("warm start", "MIP start from a blocks:12 solve's investments", "warm_start=true"),
-    Lever("IPM", "HiGHS interior point for the MIP's LPs", solver={"mip_lp_solver": "ipm"}),
-    Lever("no presolve", "HiGHS presolve off", solver={"presolve": "off"}),
+    Lever("IPM", "HiGHS interior point for the MIP's LPs", solver={"mip_lp_solver": "ipm"},
+          max_seeds=1),
+    Lever("no presolve", "HiGHS presolve off", solver={"presolve": "off"}, max_seeds=1,
+          timeout_s=120.0),
     Lever("1 thread", "HiGHS threads = 1", solver={"threads": 1}),
+    Lever("no budget, whole", "without the capex budget, one model of all sites",
+          "decompose=never", drop_budget=True, compare_to=None),
+    Lever("no budget, by site", "without the capex budget, each site alone in its own "
+          "process (uncoupled sites decompose)", drop_budget=True,
+          compare_to="no budget, whole"),
 )
 BLOCKS_LEVERS = (
-    Lever("baseline", "defaults (merged hours, re-solve in one process per core)"),
+    Lever("baseline", "defaults (merged hours, re-solve in one process per core)",
+          compare_to=None),
     Lever("no merge", "re-solve with one step per hour", "merge_hours=false", exact=True),
     Lever("1 process", "re-solve sites one after the other in the main process",
           "resolve_workers=1", exact=True),
@@ -59,6 +72,9 @@ def variant(scenario: Path, lever: Lever, seed: int) -> Path:
     [solver] table and HiGHS random_seed."""
     options = {"random_seed": seed, **lever.solver}
     text = scenario.read_text()
+    if lever.drop_budget:
+        text = "\n".join(line for line in text.splitlines()
+                         if not line.startswith("capex_budget_usd"))
     if "[solver]" in text:
         raise ValueError(f"{scenario} already has a [solver] table")
     body = "\n".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}"
@@ -83,17 +99,18 @@ def within(row: dict, base: dict, exact: bool) -> tuple[bool, str]:
 def run_levers(measure, scenario: Path, levers: tuple[Lever, ...], seeds: int,  # noqa: ANN001
                work: Path, timeout_s: float, log=print) -> list[dict]:  # noqa: ANN001
     """Every lever x seed through `measure` (bench/run.py's); one row per lever."""
-    rows, base_by_seed = [], {}
+    rows, done = [], {}
     for lever in levers:
         runs = []
-        for seed in range(seeds):
+        for seed in range(min(seeds, lever.max_seeds or seeds)):
             path = variant(scenario, lever, seed)
             run = measure(path, work / f"lever_{lever.name.replace(' ', '_')}_{seed}",
-                          timeout_s=timeout_s, env={"OPTIM_TUNING": lever.tuning})
+                          timeout_s=lever.timeout_s or timeout_s,
+                          env={"OPTIM_TUNING": lever.tuning})
             path.unlink()
-            if run["status"] == "ok" and lever.name == "baseline":
-                base_by_seed[seed] = run
-            base = base_by_seed.get(seed)
+            if run["status"] == "ok":
+                done[(lever.name, seed)] = run
+            base = done.get((lever.compare_to, seed))
             if run["status"] == "ok" and base is not None:
                 run["same_answer"], run["difference"] = within(run, base, lever.exact)
             runs.append(run)
@@ -106,11 +123,14 @@ def run_levers(measure, scenario: Path, levers: tuple[Lever, ...], seeds: int,  
 def summarise(lever: Lever, runs: list[dict]) -> dict:
     ok = [r for r in runs if r["status"] == "ok"]
     row = {"lever": lever.name, "what": lever.what, "runs": len(runs), "finished": len(ok),
-           "exact": lever.exact, "statuses": sorted({r["status"] for r in runs})}
+           "exact": lever.exact, "statuses": sorted({r["status"] for r in runs}),
+           "compare_to": lever.compare_to}
     for key in ("wall_s", "solve_s", "resolve_s", "total_s", "variables", "peak_rss_mb"):
         values = [r[key] for r in ok if r.get(key) is not None]
         row[key] = statistics.median(values) if values else None
         row[f"{key}_range"] = (min(values), max(values)) if values else None
+    unfinished = [r["wall_s"] for r in runs if r["status"] != "ok"]
+    row["unfinished_wall_s"] = max(unfinished) if unfinished else None
     checks = [r["same_answer"] for r in ok if "same_answer" in r]
     row["same_answer"] = all(checks) if checks else None
     row["differences"] = [r.get("difference") for r in ok]
@@ -162,7 +182,8 @@ def handoff_paths(scenario: Path, work: Path) -> dict:
 
 def _fmt_range(row: dict, key: str) -> str:
     if row.get(key) is None:
-        return "-"
+        stopped = row.get("unfinished_wall_s")
+        return f"> {stopped:.0f}" if key == "wall_s" and stopped else "-"
     lo, hi = row[f"{key}_range"]
     return f"{row[key]:.1f}" + (f" ({lo:.1f}-{hi:.1f})" if row["finished"] > 1 else "")
 
@@ -178,14 +199,17 @@ def render(hourly: list[dict], blocks: list[dict], handoff: dict, sizes: dict) -
                              (f"{sizes['blocks']} blocks:12", blocks, "resolve_s")):
         if not rows:
             continue
-        base = next((r for r in rows if r["lever"] == "baseline"), None)
+        by_name = {r["lever"]: r for r in rows}
         lines += [f"**{title}**", "",
-                  f"| lever | what | finished | wall s | {key[:-2]} s | variables | vs baseline "
-                  "| same answer |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+                  f"| lever | what | finished | wall s | {key[:-2]} s | variables | wall vs "
+                  "reference | same answer as |", "| --- | --- | ---: | ---: | ---: | ---: | ---: "
+                  "| --- |"]
         for r in rows:
+            base = by_name.get(r.get("compare_to") or "")
             ratio = "-" if base is None or not base.get("wall_s") or not r.get("wall_s") \
                 else f"{r['wall_s'] / base['wall_s']:.2f}x"
-            same = {True: "yes", False: "**NO**", None: "-"}[r["same_answer"]]
+            same = {True: "yes", False: "**NO**", None: "-"}[r["same_answer"]] + (
+                f" ({r['compare_to']})" if r.get("compare_to") else " (reference)")
             status = f"{r['finished']}/{r['runs']}" + (
                 "" if r["finished"] == r["runs"] else f" ({', '.join(r['statuses'])})")
             lines.append(f"| {r['lever']} | {r['what']} | {status} | {_fmt_range(r, 'wall_s')} "
@@ -213,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
 
     spec = importlib.util.spec_from_file_location("bench_run", BENCH_DIR / "run.py")
     run = importlib.util.module_from_spec(spec)
+    sys.modules["bench_run"] = run
     spec.loader.exec_module(run)
     parser = argparse.ArgumentParser(description="Measure the speed levers; print Markdown.")
     parser.add_argument("--work", type=Path, default=BENCH_DIR / ".work")

@@ -39,6 +39,7 @@ CLI = REPO_ROOT / "cli.py"
 
 DEFAULT_SIZES = ",".join(f"{s}x{m}" for s in (1, 5, 10, 20, 35) for m in (12, 36, 60))
 PHASES = ("read_s", "build_s", "handoff_s", "solve_s", "resolve_s", "check_s", "total_s")
+RESOLVE_WORK = ("resolve_build_s", "resolve_handoff_s", "resolve_solve_s")
 LEVER_FIELDS = ("wall_s", "solve_s", "resolve_s", "total_s", "variables", "peak_rss_mb",
                 "npv_usd", "npv_hourly_usd", "mip_gap")
 SIZE_FIELDS = ("variables", "integers", "constraints")
@@ -58,8 +59,12 @@ TARGET_SLOPE = 1.0
 
 def _load_bench_module(name: str):
     """A module of bench/ (not a package) by file name."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH_DIR / f"{name}.py")
+    key = f"bench_{name}"
+    if key in sys.modules:
+        return sys.modules[key]
+    spec = importlib.util.spec_from_file_location(key, BENCH_DIR / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[key] = module
     spec.loader.exec_module(module)
     return module
 
@@ -141,62 +146,13 @@ def measure(scenario: Path, out_dir: Path, *, timeout_s: float | None = None,
         summary = json.loads(summary_path.read_text())
         for key in (*PHASES, *SIZE_FIELDS, *RESULT_FIELDS):
             row[key] = summary.get(key)
+        for key, value in (summary.get("resolve_work_s") or {}).items():
+            row[f"resolve_{key}_s"] = value
         row["solve_status"] = summary.get("status")
         row["resolution"] = summary.get("resolution")
     else:
         row["status"] = "error"
     return row
-
-
-def profile_resolve(scenario: Path, investments: Path, n_sites: int) -> dict:
-    """Where the hourly re-solve's time goes: the first ``n_sites`` sites' re-solves run
-    in this process, one after the other, with the investments of a finished run fixed.
-
-    The re-solve's phases are not in summary.json; this splits them into ``build`` (the
-    Pyomo model of the site's hourly LP), ``handoff`` (Pyomo compile + pass to HiGHS),
-    ``solve`` (HiGHS) and ``tables`` (result tables), summed over the profiled sites.
-    Uses optim's internals (engine.build_model, solver.solve_model); any failure is
-    returned as ``{"error": ...}`` rather than raised.
-    """
-    try:
-        import pandas as pd
-
-        if str(REPO_ROOT) not in sys.path:
-            sys.path.insert(0, str(REPO_ROOT))
-        from optim import results
-        from optim.engine import build_model
-        from optim.problem import build_problem
-        from optim.scenario import load_scenario
-        from optim.series import read_series
-        from optim.solver import solve_model
-
-        sc = load_scenario(scenario)
-        hourly = build_problem(sc, read_series(sc), "hourly")
-        labels = list(hourly.horizon.month_labels)
-        inv = pd.read_parquet(investments)
-        out = {"sites": 0, "build_s": 0.0, "handoff_s": 0.0, "solve_s": 0.0, "tables_s": 0.0}
-        for site in hourly.sites[:n_sites]:
-            rows = inv[inv["site"] == site.name]
-            fixed = {(r.kind, r.name, 0, labels.index(r.month)): float(r.quantity)
-                     for r in rows.itertuples()}
-            t0 = time.perf_counter()
-            core = build_model(hourly.subset([site.name]), fixed=fixed)
-            t1 = time.perf_counter()
-            outcome = solve_model(core.m, sc.scenario.mip_gap, sc.scenario.time_limit_s,
-                                  dict(sc.solver))
-            t2 = time.perf_counter()
-            x = core.values()
-            results.npv_lines(core, x)
-            results.monthly_frame(core, x)
-            results.dispatch_by_hour(core, x)
-            out["tables_s"] += time.perf_counter() - t2
-            out["build_s"] += t1 - t0
-            out["handoff_s"] += outcome.handoff_s
-            out["solve_s"] += outcome.solve_s
-            out["sites"] += 1
-        return {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
-    except Exception as exc:  # noqa: BLE001 - a profile must not break the benchmark
-        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def run_all_levers(work: Path, raw_dir: Path, seeds: int, timeout_s: float,
@@ -250,10 +206,22 @@ def _median(values: list) -> float | None:
 
 
 def pyomo_share(row: dict) -> float | None:
-    """(build + handoff) / total of the solve (the Pyomo work outside the re-solve)."""
+    """(build + handoff) / total: the phases of issue 5 (the re-solve is a phase of its own)."""
     if row.get("total_s") in (None, 0):
         return None
     return (row["build_s"] + row["handoff_s"]) / row["total_s"]
+
+
+def pyomo_share_all(row: dict) -> float | None:
+    """Pyomo's share of all the run's work, the re-solve's Pyomo models included: CPU
+    seconds of build + handoff (main solve and every site's re-solve) over the run's total
+    with the re-solve phase replaced by its summed build + handoff + solve seconds."""
+    if row.get("total_s") in (None, 0) or row.get("resolve_build_s") is None:
+        return pyomo_share(row)
+    pyomo = row["build_s"] + row["handoff_s"] + row["resolve_build_s"] + \
+        row["resolve_handoff_s"]
+    work = row["total_s"] - row["resolve_s"] + sum(row[k] for k in RESOLVE_WORK)
+    return pyomo / work
 
 
 def run_size(sites: int, months: int, resolution: str, repeats: int, work: Path,
@@ -292,10 +260,12 @@ def run_size(sites: int, months: int, resolution: str, repeats: int, work: Path,
                 if bad["stderr"].strip() else f"exit {bad['exit_code']}"
         return result
     result["status"] = "ok"
-    for key in ("wall_s", "peak_rss_mb", "tree_rss_mb", *PHASES, *SIZE_FIELDS, *RESULT_FIELDS):
+    for key in ("wall_s", "peak_rss_mb", "tree_rss_mb", *PHASES, *RESOLVE_WORK, *SIZE_FIELDS,
+                *RESULT_FIELDS):
         result[key] = _median([r.get(key) for r in ok])
     result["solve_status"] = ok[-1]["solve_status"]
     result["pyomo_share"] = _median([pyomo_share(r) for r in ok])
+    result["pyomo_share_all"] = _median([pyomo_share_all(r) for r in ok])
     return result
 
 
@@ -414,23 +384,26 @@ def render(results: list[dict], machine: dict, args: dict, levers: dict | None =
              "`RSS` is the peak resident set of the largest single process (wait4), "
              "`tree` the peak of the sum over the process tree (sampled every 0.1 s; "
              "copy-on-write pages of forked workers are counted in each). "
-             "Pyomo share = (build + handoff) / total; the Pyomo work inside the re-solve "
-             "is not separable and not counted.", "",
+             "`Pyomo` = (build + handoff) / total, the phases issue 5 names (the hourly "
+             "re-solve is a phase of its own); `Pyomo all` = Pyomo's share of all the "
+             "work, the re-solve's Pyomo models included (bench/run.py `pyomo_share_all`). "
+             "With `hourly` and no capex budget the sites are solved alone in worker "
+             "processes and build, handoff and solve sum their CPU seconds.", "",
              "| size | res | read | build | handoff | solve | resolve | check | total | wall "
              "| RSS MB | tree MB | variables | integers | constraints | gap | NPV $M "
-             "| NPV hourly $M | Pyomo share |",
-             "| --- | --- | " + "---: | " * 16 + "---: |"]
+             "| NPV hourly $M | Pyomo | Pyomo all |",
+             "| --- | --- | " + "---: | " * 17 + "---: |"]
     for r in results:
         size = f"{r['sites']} x {r['months']}"
         res = r["resolution"]
         if r["status"] != "ok":
             what = "not finished" if r["status"] == "timeout" else r["status"]
             if r["status"] == "skipped":
-                lines.append(f"| {size} | {res} | {r['message']} |" + " |" * 16)
+                lines.append(f"| {size} | {res} | {r['message']} |" + " |" * 17)
                 continue
             lines.append(f"| {size} | {res} | **{what}** ({r.get('message', '')}) |"
                          + " |" * 6 + f" >{r['wall_s']:.0f} | {r['peak_rss_mb']:,.0f} | "
-                         f"{r['tree_rss_mb']:,.0f} |" + " |" * 7)
+                         f"{r['tree_rss_mb']:,.0f} |" + " |" * 8)
             continue
         cells = [size, res] + [_f(r[k], ".2f") for k in PHASES] + [
             _f(r["wall_s"], ".2f"), _f(r["peak_rss_mb"], ",.0f"), _f(r["tree_rss_mb"], ",.0f"),
@@ -438,7 +411,9 @@ def render(results: list[dict], machine: dict, args: dict, levers: dict | None =
             _f(None if r["mip_gap"] is None else 100 * r["mip_gap"], ".3f") + " %",
             _f(None if r["npv_usd"] is None else r["npv_usd"] / 1e6, ",.1f"),
             _f(None if r["npv_hourly_usd"] is None else r["npv_hourly_usd"] / 1e6, ",.1f"),
-            _f(None if r["pyomo_share"] is None else 100 * r["pyomo_share"], ".1f") + " %"]
+            _f(None if r["pyomo_share"] is None else 100 * r["pyomo_share"], ".1f") + " %",
+            _f(None if r.get("pyomo_share_all") is None else 100 * r["pyomo_share_all"], ".1f")
+            + " %"]
         lines.append("| " + " | ".join(cells) + " |")
     slope = growth_slope(results)
     lines += ["", "## Growth", "",
@@ -456,23 +431,16 @@ def render(results: list[dict], machine: dict, args: dict, levers: dict | None =
                   f"At {TARGET_SIZE[0]} x {TARGET_SIZE[1]} the largest phase is "
                   f"`{top[:-2]}`: {phases[top]:.1f} s of {big['total_s']:.1f} s "
                   f"({phases[top] / big['total_s']:.0%})."]
-        prof = big.get("resolve_profile")
-        if prof and "error" in prof:
-            lines += ["", f"Re-solve profile unavailable: {prof['error']}"]
-        elif prof:
-            keys = ("build_s", "handoff_s", "solve_s", "tables_s")
-            total = sum(prof[k] for k in keys)
-            share = (prof["build_s"] + prof["handoff_s"]) / total
-            whole = (big["build_s"] + big["handoff_s"] + share * big["resolve_s"]) / \
-                big["total_s"]
-            lines += ["", f"Inside the re-solve (profiled in-process, one after the other, "
-                      f"on the first {prof['sites']} sites with the run's investments fixed; "
-                      f"seconds summed over those sites): "
-                      + ", ".join(f"{k[:-2]} {prof[k]:.2f} ({prof[k] / total:.0%})"
-                                  for k in keys)
-                      + f". Pyomo (build + handoff) is {share:.0%} of the re-solve's work, "
-                      "which the Pyomo share above does not count; counting it, the Pyomo "
-                      f"share of the whole run would be about {whole:.0%}."]
+        if big.get("resolve_build_s") is not None:
+            work = {k[8:-2]: big[k] for k in RESOLVE_WORK}
+            total = sum(work.values())
+            lines += ["", "Inside the re-solve (CPU seconds summed over the sites' worker "
+                      "processes, from summary.json's `resolve_work_s`): "
+                      + ", ".join(f"{k} {v:.1f} ({v / total:.0%})" for k, v in work.items())
+                      + f". Pyomo's share of all the run's work, the re-solve models "
+                      f"included, is {big['pyomo_share_all']:.0%} (column `Pyomo all`): "
+                      "with the investments fixed the hourly LPs are easy for HiGHS, so "
+                      "building and handing them off costs more than solving them."]
     lines += [""] + levers_lines(levers)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -482,23 +450,8 @@ def render(results: list[dict], machine: dict, args: dict, levers: dict | None =
 # -----------------------------------------------------------------------------------------
 
 
-def _maybe_profile(row: dict, work: Path, n_sites: int) -> None:
-    """Profile the re-solve of the target size (blocks) once it has finished."""
-    if (row["sites"], row["months"]) != TARGET_SIZE or row["resolution"] == "hourly" \
-            or row["status"] != "ok" or n_sites <= 0 or "resolve_profile" in row:
-        return
-    folder = work / f"{row['sites']}x{row['months']}_{row['resolution'].replace(':', '')}"
-    print(f"profiling the re-solve of {n_sites} sites ...", flush=True)
-    row["resolve_profile"] = profile_resolve(folder / "input" / "scenario.toml",
-                                             folder / f"run{row['repeats'] - 1}" /
-                                             "investments.parquet", n_sites)
-
-
 def _render_only(args: argparse.Namespace) -> int:
     stored = json.loads((args.work / "results.json").read_text())
-    for row in stored["results"]:
-        _maybe_profile(row, args.work, args.profile_sites)
-    (args.work / "results.json").write_text(json.dumps(stored, indent=1, default=str))
     args.out.write_text(render(stored["results"], stored["machine"], stored["settings"],
                                stored.get("levers")))
     print(f"wrote {args.out}")
@@ -519,13 +472,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="seconds per run before it is killed and recorded as not finished")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--profile-sites", type=int, default=4,
-                        help="re-solve sites profiled in-process at the 35 x 60 target [4]")
     parser.add_argument("--lever-seeds", type=int, default=3,
                         help="HiGHS seeds per lever on the hourly MIP; 0 skips the levers [3]")
     parser.add_argument("--render-only", action="store_true",
-                        help="re-write --out from WORK/results.json without solving again "
-                             "(profiling the target's re-solve if it was not)")
+                        help="re-write --out from WORK/results.json without solving again")
     args = parser.parse_args(argv)
     if args.render_only:
         return _render_only(args)
@@ -554,7 +504,6 @@ def main(argv: list[str] | None = None) -> int:
             results.append(row)
             if row["status"] != "ok":
                 unfinished.append((sites, months, resolution))
-            _maybe_profile(row, args.work, args.profile_sites)
         args.work.mkdir(parents=True, exist_ok=True)
         (args.work / "results.json").write_text(json.dumps(
             {"machine": machine, "settings": settings, "results": results}, indent=1,

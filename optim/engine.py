@@ -35,6 +35,7 @@ from optim.solver import (
     SolveOutcome,
     Start,
     check_options,
+    relative_gap,
     solve_model,
 )
 from optim.tuning import Tuning
@@ -91,13 +92,20 @@ def build_model(problem: Problem, elastic: bool = False, fixed: Fixed | None = N
 
 @dataclass
 class PlanTables:
-    """What a solved model contributes to a Result (per site, so site solves combine)."""
+    """What a solved model contributes to a Result (per site, so site solves combine).
+
+    `investments` and `quantities` (the decisions, keyed for a re-solve) are filled when
+    the model decided them, i.e. not in a re-solve with the decisions fixed.
+    """
 
     objective_usd: float
     lines: dict[str, float]
     monthly: pd.DataFrame
     dispatch: dict[str, dict[str, np.ndarray]]
     hourly: pd.DataFrame | None
+    investments: pd.DataFrame | None = None
+    quantities: Fixed = field(default_factory=dict)
+    build_s: float = 0.0  # building the Pyomo model(s), summed over sites
 
     @classmethod
     def combine(cls, parts: list[PlanTables]) -> PlanTables:
@@ -107,39 +115,50 @@ class PlanTables:
                 lines[k] = lines.get(k, 0.0) + v
         hourly = None if parts[0].hourly is None else \
             pd.concat([p.hourly for p in parts], ignore_index=True)
+        investments = None if parts[0].investments is None else \
+            pd.concat([p.investments for p in parts], ignore_index=True)
         return cls(sum(p.objective_usd for p in parts), lines,
                    pd.concat([p.monthly for p in parts], ignore_index=True),
-                   {k: v for p in parts for k, v in p.dispatch.items()}, hourly)
+                   {k: v for p in parts for k, v in p.dispatch.items()}, hourly, investments,
+                   {k: v for p in parts for k, v in p.quantities.items()},
+                   sum(p.build_s for p in parts))
 
 
 def _plan_tables(core: Core, x: np.ndarray, hourly: bool,
                  objective_usd: float = 0.0) -> PlanTables:
+    decided = core.fixed is None
     return PlanTables(objective_usd, results.npv_lines(core, x), results.monthly_frame(core, x),
                       results.dispatch_by_hour(core, x),
-                      results.hourly_frame(core, x) if hourly else None)
+                      results.hourly_frame(core, x) if hourly else None,
+                      results.investments_frame(core, x) if decided else None,
+                      _quantities(core) if decided else {})
 
 
-def _resolve_site(task: tuple) -> tuple[SolveOutcome, PlanTables | None]:
-    """Hourly LP of one site with its investments fixed (sites decouple once they are)."""
+def _solve_site(task: tuple) -> tuple[SolveOutcome, PlanTables | None]:
+    """One site's model: its investment MIP (fixed None), or its hourly LP with its
+    investments fixed. Sites decouple when no portfolio constraint links them."""
     problem, fixed, mip_gap, time_limit_s, options, hourly = task
+    t0 = time.perf_counter()
     core = build_model(problem, fixed=fixed)
+    build_s = time.perf_counter() - t0
     outcome = _solve(core, mip_gap, time_limit_s, options)
     plan = None
     if outcome.status in (OPTIMAL, TIME_LIMIT):
         plan = _plan_tables(core, core.values(), hourly, outcome.objective_usd)
+        plan.build_s = build_s
     return outcome, plan
 
 
-def _resolve_in_process(task: tuple) -> tuple[SolveOutcome, PlanTables | None]:
+def _solve_in_process(task: tuple) -> tuple[SolveOutcome, PlanTables | None]:
     """One site in this process; the model's reference cycles are freed before the next."""
-    out = _resolve_site(task)
+    out = _solve_site(task)
     gc.collect()
     return out
 
 
 def _in_workers(tasks: list[tuple], workers: int,
                 sizes: list[int]) -> list[tuple[SolveOutcome, PlanTables | None]]:
-    """Run site re-solves in forked processes, largest first, results in task order.
+    """Run site solves in forked processes, largest first, results in task order.
 
     One process per site: its exit frees the model at once (a full garbage collection of a
     Pyomo model costs about a third of a site's re-solve). The parent's objects are frozen
@@ -149,7 +168,7 @@ def _in_workers(tasks: list[tuple], workers: int,
     gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=1) as pool:
-            done = pool.map(_resolve_site, [tasks[i] for i in order], chunksize=1)
+            done = pool.map(_solve_site, [tasks[i] for i in order], chunksize=1)
     finally:
         gc.unfreeze()
     outcomes: list = [None] * len(tasks)
@@ -158,27 +177,30 @@ def _in_workers(tasks: list[tuple], workers: int,
     return outcomes
 
 
-def _resolve_hourly(problem: Problem, fixed: Fixed, mip_gap: float, time_limit_s: float | None,
-                    options: dict[str, object], hourly: bool,
-                    workers: int | None = None) -> tuple[PlanTables, SolveOutcome]:
-    """Re-solve the dispatch hour by hour, one site at a time, in parallel processes."""
-    tasks = []
-    for i, site in enumerate(problem.sites):
-        tasks.append((problem.subset([site.name]), _site_fixed(fixed, i), mip_gap, time_limit_s,
-                      options, hourly))
+def _solve_sites(problem: Problem, fixed: Fixed | None, mip_gap: float,
+                 time_limit_s: float | None, options: dict[str, object], hourly: bool,
+                 workers: int | None, context: str) -> tuple[PlanTables, SolveOutcome]:
+    """Solve every site alone, in parallel processes, and combine: the hourly re-solve
+    (decisions `fixed`), or the whole problem when no portfolio constraint couples sites.
+    The combined gap is recomputed from the summed objectives and bounds."""
+    tasks = [(problem.subset([site.name]), None if fixed is None else _site_fixed(fixed, i),
+              mip_gap, time_limit_s, options, hourly) for i, site in enumerate(problem.sites)]
     workers = min(len(tasks), workers or os.cpu_count() or 1)
     if workers > 1:
         outcomes = _in_workers(tasks, workers, [t[0].sites[0].steps.n for t in tasks])
     else:
-        outcomes = [_resolve_in_process(t) for t in tasks]
+        outcomes = [_solve_in_process(t) for t in tasks]
     for (sub_problem, sub_fixed, *_), (outcome, _) in zip(tasks, outcomes, strict=True):
-        _check_outcome(outcome, sub_problem, mip_gap, time_limit_s, options,
-                       "the hourly re-solve with the blocks investments fixed has no "
-                       "feasible dispatch", sub_fixed)
+        _check_outcome(outcome, sub_problem, mip_gap, time_limit_s, options, context,
+                       sub_fixed)
+    for i, (_, part) in enumerate(outcomes):
+        part.quantities = {(k, n, i, m): q for (k, n, _, m), q in part.quantities.items()}
     plan = PlanTables.combine([p for _, p in outcomes])
     worst = max((o for o, _ in outcomes), key=lambda o: o.status != OPTIMAL)
-    total = SolveOutcome(worst.status, worst.highs_status, plan.objective_usd,
-                         plan.objective_usd, 0.0 if worst.status == OPTIMAL else worst.mip_gap,
+    bounds = [o.bound_usd for o, _ in outcomes]
+    bound = None if None in bounds else float(sum(bounds))
+    total = SolveOutcome(worst.status, worst.highs_status, plan.objective_usd, bound,
+                         relative_gap(plan.objective_usd, bound),
                          sum(o.n_variables for o, _ in outcomes),
                          sum(o.n_integers for o, _ in outcomes),
                          sum(o.n_constraints for o, _ in outcomes),
@@ -277,20 +299,29 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
     conflicts = diagnose.data_conflicts(problem)
     if conflicts:
         raise InfeasibleError("the scenario's requirements conflict:\n  " + "\n  ".join(conflicts))
-    core = build_model(problem)
-    t_build = time.perf_counter()
-
-    start = None
-    if resolution == "hourly" and tuning.warm_start:
-        report("warm start")
-        start = _warm_start(core, scenario, series, mip_gap, time_limit_s, options)
-    t_warm = time.perf_counter()
-    report("solve")
-    outcome = _solve(core, mip_gap, time_limit_s, options, start)
-    _check_outcome(outcome, problem, mip_gap, time_limit_s, options, "no feasible plan")
-    x = core.values()
+    hourly_run = resolution == "hourly"
+    decompose = tuning.decomposes(resolution) and not problem.capex_budget_usd and \
+        len(problem.sites) > 1
+    t_build = t_warm = time.perf_counter()
+    if decompose:
+        report("solve by site")
+        first, outcome = _solve_sites(problem, None, mip_gap, time_limit_s, options,
+                                      hourly and hourly_run, tuning.resolve_workers,
+                                      "no feasible plan")
+    else:
+        core = build_model(problem)
+        t_build = time.perf_counter()
+        start = None
+        if hourly_run and tuning.warm_start:
+            report("warm start")
+            start = _warm_start(core, scenario, series, mip_gap, time_limit_s, options)
+        t_warm = time.perf_counter()
+        report("solve")
+        outcome = _solve(core, mip_gap, time_limit_s, options, start)
+        _check_outcome(outcome, problem, mip_gap, time_limit_s, options, "no feasible plan")
+        first = _plan_tables(core, core.values(), hourly and hourly_run, outcome.objective_usd)
+        del core
     t_solve = time.perf_counter()
-    lines = results.npv_lines(core, x)
     summary: dict = {
         "scenario": sc.name,
         "status": outcome.status,
@@ -302,31 +333,39 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
         "mip_gap": outcome.mip_gap,
         "mip_gap_requested": mip_gap,
         "bound_usd": outcome.bound_usd,
-        "npv_lines_usd": lines,
+        "npv_lines_usd": first.lines,
         "variables": outcome.n_variables,
         "integers": outcome.n_integers,
         "constraints": outcome.n_constraints,
+        "solved_by_site": decompose,
     }
     t_resolve = t_solve
-    if resolution == "hourly":
+    if hourly_run:
         report("results")
-        plan = _plan_tables(core, x, hourly)
+        plan = first
     else:
         report("re-solve")
-        plan, resolved = _resolve_hourly(
-            build_problem(scenario, series, "hourly", tuning.merge_hours), _quantities(core),
-            mip_gap, None, options, hourly, tuning.resolve_workers)
+        plan, resolved = _solve_sites(
+            build_problem(scenario, series, "hourly", tuning.merge_hours), first.quantities,
+            mip_gap, None, options, hourly, tuning.resolve_workers,
+            "the hourly re-solve with the blocks investments fixed has no feasible dispatch")
         summary["npv_hourly_usd"] = resolved.objective_usd
         summary["npv_hourly_minus_blocks_usd"] = resolved.objective_usd - outcome.objective_usd
         summary["npv_lines_hourly_usd"] = plan.lines
         summary["hourly_resolve_status"] = resolved.status
+        summary["resolve_work_s"] = {"build": round(plan.build_s, 3),
+                                     "handoff": round(resolved.handoff_s, 3),
+                                     "solve": round(resolved.solve_s, 3)}
         t_resolve = time.perf_counter()
         report("results")
-    investments = results.investments_frame(core, x)
+    site_order = {site.name: i for i, site in enumerate(problem.sites)}
+    investments = first.investments.sort_values(
+        ["site", "month", "kind", "name"], kind="stable", ignore_index=True,
+        key=lambda c: c.map(site_order) if c.name == "site" else c)
     t_end = time.perf_counter()
     summary.update({
         "read_s": round(t_read - t_start, 3),
-        "build_s": round(t_build - t_read, 3),
+        "build_s": round(t_build - t_read + (first.build_s if decompose else 0.0), 3),
         "warm_start_s": round(t_warm - t_build, 3),
         "handoff_s": round(outcome.handoff_s, 3),
         "solve_s": round(outcome.solve_s, 3),
@@ -336,7 +375,7 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
         "solver": {"name": "highs", "version": highspy.Highs().version(),
                    "pyomo": pyomo.version.version, "options": options},
     })
-    dispatch_blocks = results.dispatch_by_hour(core, x) if resolution != "hourly" else None
+    dispatch_blocks = None if hourly_run else first.dispatch
     result = Result(summary, investments, plan.monthly, plan.hourly, plan.dispatch,
                     dispatch_blocks)
     if check:

@@ -15,17 +15,23 @@ from optim.errors import InputError
 
 ENV = "OPTIM_TUNING"
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+DECOMPOSE = ("hourly", "always", "never")
 
 
 @dataclass(frozen=True)
 class Tuning:
     """merge_hours: hourly problems give identical hours of a (site, month) one step.
-    resolve_workers: processes for the hourly re-solve (None: one per core; 1: in-process).
-    warm_start: an hourly-resolution MIP starts from the investments of a blocks:12 solve.
+    resolve_workers: processes for per-site solves (None: one per core; 1: in-process).
+    decompose: without a capex budget no constraint couples the sites, so each site's
+        investment problem can be solved alone (in those processes) and the plans combined:
+        "hourly" (at hourly resolution, where one big LP is slow), "always" or "never".
+        At blocks:K the whole MIP takes seconds and the processes would cost more.
+    warm_start: a monolithic hourly MIP starts from the investments of a blocks:12 solve.
     """
 
     merge_hours: bool = True
     resolve_workers: int | None = None
+    decompose: str = "hourly"
     warm_start: bool = False
 
     @classmethod
@@ -44,6 +50,11 @@ class Tuning:
                     values[key] = int(raw)
                 else:
                     problems.append(f"{key} = {raw!r}: expected a whole number >= 1")
+            elif key == "decompose":
+                if raw in DECOMPOSE:
+                    values[key] = raw
+                else:
+                    problems.append(f"{key} = {raw!r}: expected one of {', '.join(DECOMPOSE)}")
             elif raw.lower() in _TRUE | _FALSE:
                 values[key] = raw.lower() in _TRUE
             else:
@@ -51,3 +62,7 @@ class Tuning:
         if problems:
             raise InputError(problems, ENV)
         return cls(**values)
+
+    def decomposes(self, resolution: str) -> bool:
+        return self.decompose == "always" or (self.decompose == "hourly" and
+                                              resolution == "hourly")

@@ -223,8 +223,9 @@ def test_tuning_from_environment_names_every_bad_entry() -> None:
         Tuning(merge_hours=False, resolve_workers=2)
     assert Tuning.from_env("") == Tuning()
     with pytest.raises(InputError) as err:
-        Tuning.from_env("merge_hour=1,resolve_workers=0,warm_start=maybe")
+        Tuning.from_env("merge_hour=1,resolve_workers=0,warm_start=maybe,decompose=yes")
     text = str(err.value)
-    assert text.startswith("OPTIM_TUNING: 3 problems")
+    assert text.startswith("OPTIM_TUNING: 4 problems")
+    assert "decompose = 'yes': expected one of hourly, always, never" in text
     assert "'merge_hour=1'" in text and "resolve_workers = '0'" in text
     assert "warm_start = 'maybe'" in text

@@ -206,3 +206,21 @@ def test_merging_identical_hours_changes_no_npv(case: tuple[dict, dict], fixed: 
     assert merged["verified"] and plain["verified"]
     assert merged["variables"] < plain["variables"]
     assert abs(merged["npv_usd"] - plain["npv_usd"]) <= TOL * max(1.0, abs(plain["npv_usd"]))
+
+
+@given(cases(), st.sampled_from(["hourly", "blocks:3"]))
+def test_solving_uncoupled_sites_alone_changes_no_npv(case: tuple[dict, dict],
+                                                      resolution: str) -> None:
+    """Without a capex budget no constraint couples the sites: solving each alone (in
+    worker processes) and combining gives the monolithic optimum."""
+    raw, params = case
+    raw = copy.deepcopy(raw)
+    raw["scenario"]["capex_budget_usd"] = []
+    if len(raw["site"]) == 1:
+        raw["site"].append({**copy.deepcopy(raw["site"][0]), "name": "s1", "node": "N1"})
+    sc, series = build(raw, params)
+    alone, whole = (solve(sc, series=series, resolution=resolution,
+                          tuning=Tuning(decompose=d)).summary for d in ("always", "never"))
+    assert alone["solved_by_site"] and not whole["solved_by_site"]
+    assert alone["verified"] and whole["verified"]
+    assert abs(alone["npv_usd"] - whole["npv_usd"]) <= TOL * max(1.0, abs(whole["npv_usd"]))
