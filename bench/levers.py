@@ -18,6 +18,7 @@ The hand-off paths from Pyomo to HiGHS are timed in-process on the same hourly m
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import time
@@ -67,6 +68,10 @@ BLOCKS_LEVERS = (
 )
 
 
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
 def variant(scenario: Path, lever: Lever, seed: int) -> Path:
     """A copy of the scenario (next to it, so its data paths hold) with the lever's
     [solver] table and HiGHS random_seed."""
@@ -79,7 +84,7 @@ def variant(scenario: Path, lever: Lever, seed: int) -> Path:
         raise ValueError(f"{scenario} already has a [solver] table")
     body = "\n".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}"
                      for k, v in options.items()).replace("'", '"')
-    path = scenario.with_name(f"scenario.lever.{lever.name.replace(' ', '_')}.{seed}.toml")
+    path = scenario.with_name(f"scenario.lever.{slug(lever.name)}.{seed}.toml")
     path.write_text(text.rstrip() + "\n\n[solver]\n" + body + "\n")
     return path
 
@@ -104,7 +109,7 @@ def run_levers(measure, scenario: Path, levers: tuple[Lever, ...], seeds: int,  
         runs = []
         for seed in range(min(seeds, lever.max_seeds or seeds)):
             path = variant(scenario, lever, seed)
-            run = measure(path, work / f"lever_{lever.name.replace(' ', '_')}_{seed}",
+            run = measure(path, work / f"lever_{slug(lever.name)}_{seed}",
                           timeout_s=lever.timeout_s or timeout_s,
                           env={"OPTIM_TUNING": lever.tuning})
             path.unlink()

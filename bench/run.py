@@ -38,7 +38,8 @@ REPO_ROOT = BENCH_DIR.parent
 CLI = REPO_ROOT / "cli.py"
 
 DEFAULT_SIZES = ",".join(f"{s}x{m}" for s in (1, 5, 10, 20, 35) for m in (12, 36, 60))
-PHASES = ("read_s", "build_s", "handoff_s", "solve_s", "resolve_s", "check_s", "total_s")
+PHASES = ("read_s", "prepare_s", "build_s", "handoff_s", "solve_s", "resolve_s", "check_s",
+          "total_s", "write_s")
 RESOLVE_WORK = ("resolve_build_s", "resolve_handoff_s", "resolve_solve_s")
 LEVER_FIELDS = ("wall_s", "solve_s", "resolve_s", "total_s", "variables", "peak_rss_mb",
                 "npv_usd", "npv_hourly_usd", "mip_gap")
@@ -376,11 +377,13 @@ def render(results: list[dict], machine: dict, args: dict, levers: dict | None =
              f"* Run: repeats {args['repeats']}, timeout {args['timeout']} s per run, "
              f"seed {args['seed']}, invest_every_months 3, mip_gap 0.005", "",
              "## Results", "",
-             "Phases in seconds, from summary.json: `read`, `build` (problem + Pyomo model), "
+             "Phases in seconds, from summary.json: `read` (scenario and Parquet, checked), "
+             "`prepare` (the numpy problem), `build` (Pyomo model), "
              "`handoff` (Pyomo compile + pass to HiGHS), `solve` (HiGHS MIP), `resolve` "
              "(hourly re-solve with the investments fixed, per site in worker processes), "
-             "`check` (independent check), `total` (in-process total); `wall` is the "
-             "command's wall time (interpreter start, imports and writing included). "
+             "`check` (independent check), `total` (in-process total), `write` (the "
+             "Parquet tables, after `total`); `wall` is the "
+             "command's wall time (interpreter start and imports included). "
              "`RSS` is the peak resident set of the largest single process (wait4), "
              "`tree` the peak of the sum over the process tree (sampled every 0.1 s; "
              "copy-on-write pages of forked workers are counted in each). "
@@ -389,23 +392,23 @@ def render(results: list[dict], machine: dict, args: dict, levers: dict | None =
              "work, the re-solve's Pyomo models included (bench/run.py `pyomo_share_all`). "
              "With `hourly` and no capex budget the sites are solved alone in worker "
              "processes and build, handoff and solve sum their CPU seconds.", "",
-             "| size | res | read | build | handoff | solve | resolve | check | total | wall "
-             "| RSS MB | tree MB | variables | integers | constraints | gap | NPV $M "
-             "| NPV hourly $M | Pyomo | Pyomo all |",
-             "| --- | --- | " + "---: | " * 17 + "---: |"]
+             "| size | res | read | prepare | build | handoff | solve | resolve | check | total "
+             "| write | wall | RSS MB | tree MB | variables | integers | constraints | gap "
+             "| NPV $M | NPV hourly $M | Pyomo | Pyomo all |",
+             "| --- | --- | " + "---: | " * 19 + "---: |"]
     for r in results:
         size = f"{r['sites']} x {r['months']}"
         res = r["resolution"]
         if r["status"] != "ok":
             what = "not finished" if r["status"] == "timeout" else r["status"]
             if r["status"] == "skipped":
-                lines.append(f"| {size} | {res} | {r['message']} |" + " |" * 17)
+                lines.append(f"| {size} | {res} | {r['message']} |" + " |" * 19)
                 continue
             lines.append(f"| {size} | {res} | **{what}** ({r.get('message', '')}) |"
-                         + " |" * 6 + f" >{r['wall_s']:.0f} | {r['peak_rss_mb']:,.0f} | "
+                         + " |" * 8 + f" >{r['wall_s']:.0f} | {r['peak_rss_mb']:,.0f} | "
                          f"{r['tree_rss_mb']:,.0f} |" + " |" * 8)
             continue
-        cells = [size, res] + [_f(r[k], ".2f") for k in PHASES] + [
+        cells = [size, res] + [_f(r.get(k), ".2f") for k in PHASES] + [
             _f(r["wall_s"], ".2f"), _f(r["peak_rss_mb"], ",.0f"), _f(r["tree_rss_mb"], ",.0f"),
             _f(r["variables"], ",.0f"), _f(r["integers"], ",.0f"), _f(r["constraints"], ",.0f"),
             _f(None if r["mip_gap"] is None else 100 * r["mip_gap"], ".3f") + " %",
@@ -425,7 +428,8 @@ def render(results: list[dict], machine: dict, args: dict, levers: dict | None =
     lines += [f"| {name} | {value} | {verdict} |" for name, value, verdict in targets(results)]
     big = _find(results, TARGET_SIZE, hourly=False)
     if big is not None and big["status"] == "ok":
-        phases = {k: big[k] for k in PHASES if k != "total_s" and big.get(k) is not None}
+        phases = {k: big[k] for k in PHASES if k not in ("total_s", "write_s")
+                  and big.get(k) is not None}
         top = max(phases, key=phases.get)
         lines += ["", "## Where the time goes", "",
                   f"At {TARGET_SIZE[0]} x {TARGET_SIZE[1]} the largest phase is "

@@ -302,7 +302,7 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
     hourly_run = resolution == "hourly"
     decompose = tuning.decomposes(resolution) and not problem.capex_budget_usd and \
         len(problem.sites) > 1
-    t_build = t_warm = time.perf_counter()
+    t_prepare = t_build = t_warm = time.perf_counter()
     if decompose:
         report("solve by site")
         first, outcome = _solve_sites(problem, None, mip_gap, time_limit_s, options,
@@ -365,7 +365,8 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
     t_end = time.perf_counter()
     summary.update({
         "read_s": round(t_read - t_start, 3),
-        "build_s": round(t_build - t_read + (first.build_s if decompose else 0.0), 3),
+        "prepare_s": round(t_prepare - t_read, 3),
+        "build_s": round(t_build - t_prepare + (first.build_s if decompose else 0.0), 3),
         "warm_start_s": round(t_warm - t_build, 3),
         "handoff_s": round(outcome.handoff_s, 3),
         "solve_s": round(outcome.solve_s, 3),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -146,14 +147,17 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_results(out: Path, summary: dict, tables: dict[str, pd.DataFrame]) -> Path:
-    """Write summary.json and the Parquet tables into `out` atomically (temp folder, rename)."""
+    """Write summary.json and the Parquet tables into `out` atomically (temp folder, rename);
+    the summary records the seconds spent writing the tables as `write_s`."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
+        t0 = time.perf_counter()
         for name, frame in tables.items():
             _write_parquet(frame, tmp / f"{name}.parquet")
+        summary["write_s"] = round(time.perf_counter() - t0, 3)
         write_json_atomic(tmp / "summary.json", summary)
         old = None
         if out.exists():

@@ -85,3 +85,26 @@ def test_measure_reads_the_summary(portfolio: Path, tmp_path: Path) -> None:
     assert row["wall_s"] > 0 and row["peak_rss_mb"] > 0
     assert row["total_s"] >= row["solve_s"] >= 0
     assert run_mod.pyomo_share(row) is not None
+    assert set(run_mod.RESOLVE_WORK) <= set(row) and 0 < run_mod.pyomo_share_all(row) < 1
+
+
+def test_levers_run_the_variants_and_compare_answers(portfolio: Path, tmp_path: Path) -> None:
+    levers = run_mod._load_bench_module("levers")
+    lever = levers.BLOCKS_LEVERS[1]  # no merge: the investment MIP is untouched
+    path = levers.variant(portfolio, levers.HOURLY_LEVERS[-1], 2)
+    assert path.name == "scenario.lever.no_budget_by_site.2.toml"
+    text = path.read_text()
+    path.unlink()
+    assert "capex_budget_usd" not in text and text.rstrip().endswith("[solver]\nrandom_seed = 2")
+    rows = levers.run_levers(run_mod.measure, portfolio, (levers.BLOCKS_LEVERS[0], lever), 1,
+                             tmp_path, 120)
+    assert [r["lever"] for r in rows] == ["baseline", "no merge"]
+    assert rows[0]["same_answer"] is None and rows[1]["same_answer"] is True
+    assert not list(portfolio.parent.glob("scenario.lever.*"))
+    base = {"npv_usd": 100.0, "npv_hourly_usd": 110.0, "mip_gap": 0.01}
+    assert levers.within({**base, "npv_usd": 100.5}, base, exact=False)[0]
+    assert not levers.within({**base, "npv_usd": 102.0}, base, exact=False)[0]
+    assert not levers.within({**base, "npv_hourly_usd": 110.01}, base, exact=True)[0]
+    lines = levers.render([], rows, {"error": "not measured"},
+                          {"seeds": 1, "hourly": "2 x 3", "blocks": "2 x 3"})
+    assert any(line.startswith("| no merge |") and "yes (baseline)" in line for line in lines)
