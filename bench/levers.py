@@ -44,10 +44,12 @@ class Lever:
 
 
 HOURLY_LEVERS = (
-    Lever("baseline", "defaults (merged hours, standard-form hand-off, dual simplex)",
+    Lever("baseline", "defaults (merged hours, warm start, standard-form hand-off, "
+          "dual simplex)",
           compare_to=None),
     Lever("no merge", "one step per hour (identical hours not merged)", "merge_hours=false"),
-    Lever("warm start", "MIP start from a blocks:12 solve's investments", "warm_start=true"),
+    Lever("no warm start", "no MIP start from a blocks:12 solve's investments",
+          "warm_start=false"),
     Lever("IPM", "HiGHS interior point for the MIP's LPs", solver={"mip_lp_solver": "ipm"},
           max_seeds=1),
     Lever("no presolve", "HiGHS presolve off", solver={"presolve": "off"}, max_seeds=1,

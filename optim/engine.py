@@ -302,13 +302,17 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
     hourly_run = resolution == "hourly"
     decompose = tuning.decomposes(resolution) and not problem.capex_budget_usd and \
         len(problem.sites) > 1
-    t_prepare = t_build = t_warm = time.perf_counter()
+    t_prepare = t_model = t_build = t_warm = time.perf_counter()
+    first = None
     if decompose:
         report("solve by site")
         first, outcome = _solve_sites(problem, None, mip_gap, time_limit_s, options,
                                       hourly and hourly_run, tuning.resolve_workers,
                                       "no feasible plan")
-    else:
+        if outcome.status == OPTIMAL and (outcome.mip_gap or 0.0) > mip_gap * (1 + 1e-9):
+            first, decompose = None, False  # sites with negative NPVs: gaps do not cancel
+    if first is None:
+        t_model = time.perf_counter()
         core = build_model(problem)
         t_build = time.perf_counter()
         start = None
@@ -366,7 +370,7 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
     summary.update({
         "read_s": round(t_read - t_start, 3),
         "prepare_s": round(t_prepare - t_read, 3),
-        "build_s": round(t_build - t_prepare + (first.build_s if decompose else 0.0), 3),
+        "build_s": round(t_build - t_model + (first.build_s if decompose else 0.0), 3),
         "warm_start_s": round(t_warm - t_build, 3),
         "handoff_s": round(outcome.handoff_s, 3),
         "solve_s": round(outcome.solve_s, 3),
