@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -154,6 +156,7 @@ def solve(
         out_console.print(str(written / "summary.json"), highlight=False)
     else:
         _show(result, written)
+    _leave()
 
 
 @app.command()
@@ -314,5 +317,25 @@ def _register_headroom() -> None:
 
 _register_headroom()
 
-if __name__ == "__main__":
+_exit_fast = False
+
+
+def main() -> None:
+    """The `optim` command. Unlike `app()` called in-process (tests), a finished `solve` exits
+    without freeing its model object by object (see `_leave`)."""
+    global _exit_fast
+    _exit_fast = True
     app()
+
+
+def _leave() -> None:
+    """End the process once a solve's results are written and printed: tearing down the
+    heap of Pyomo objects at exit took 1.5 s of the 5 x 12 hourly benchmark's 26 s."""
+    if _exit_fast:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
