@@ -167,11 +167,13 @@ def validate(scenario: ScenarioArg) -> None:
     from optim.scenario import load_scenario
     from optim.series import read_series
     from optim.solver import check_options
+    from optim.tuning import Tuning
 
     try:
         sc = load_scenario(scenario)
         check_options(dict(sc.solver))
-        core = build_model(build_problem(sc, read_series(sc)))
+        core = build_model(build_problem(sc, read_series(sc),
+                                         merge_hours=Tuning.from_env().merge_hours))
     except Exception as exc:  # noqa: BLE001
         raise _fail(exc) from None
     out_console.print(f"{scenario}: valid ({len(sc.site)} sites, {sc.scenario.months} months, "

@@ -38,13 +38,13 @@ REPO_ROOT = BENCH_DIR.parent
 CLI = REPO_ROOT / "cli.py"
 
 DEFAULT_SIZES = ",".join(f"{s}x{m}" for s in (1, 5, 10, 20, 35) for m in (12, 36, 60))
-PHASES = ("read_s", "prepare_s", "build_s", "handoff_s", "solve_s", "resolve_s", "check_s",
-          "total_s", "write_s")
+PHASES = ("read_s", "prepare_s", "build_s", "warm_start_s", "handoff_s", "solve_s", "resolve_s",
+          "check_s", "total_s", "write_s")
 RESOLVE_WORK = ("resolve_build_s", "resolve_handoff_s", "resolve_solve_s")
 LEVER_FIELDS = ("wall_s", "solve_s", "resolve_s", "total_s", "variables", "peak_rss_mb",
                 "npv_usd", "npv_hourly_usd", "mip_gap")
 SIZE_FIELDS = ("variables", "integers", "constraints")
-RESULT_FIELDS = ("mip_gap", "npv_usd", "npv_hourly_usd")
+RESULT_FIELDS = ("mip_gap", "mip_gap_requested", "npv_usd", "npv_hourly_usd", "solved_by_site")
 POLL_S = 0.1
 
 # targets of issue 5
@@ -378,7 +378,8 @@ def render(results: list[dict], machine: dict, args: dict, levers: dict | None =
              f"seed {args['seed']}, invest_every_months 3, mip_gap 0.005", "",
              "## Results", "",
              "Phases in seconds, from summary.json: `read` (scenario and Parquet, checked), "
-             "`prepare` (the numpy problem), `build` (Pyomo model), "
+             "`prepare` (the numpy problem), `build` (Pyomo model), `warm` (the warm "
+             "start's blocks:12 solve of an hourly MIP), "
              "`handoff` (Pyomo compile + pass to HiGHS), `solve` (HiGHS MIP), `resolve` "
              "(hourly re-solve with the investments fixed, per site in worker processes), "
              "`check` (independent check), `total` (in-process total), `write` (the "
@@ -392,20 +393,20 @@ def render(results: list[dict], machine: dict, args: dict, levers: dict | None =
              "work, the re-solve's Pyomo models included (bench/run.py `pyomo_share_all`). "
              "With `hourly` and no capex budget the sites are solved alone in worker "
              "processes and build, handoff and solve sum their CPU seconds.", "",
-             "| size | res | read | prepare | build | handoff | solve | resolve | check | total "
-             "| write | wall | RSS MB | tree MB | variables | integers | constraints | gap "
-             "| NPV $M | NPV hourly $M | Pyomo | Pyomo all |",
-             "| --- | --- | " + "---: | " * 19 + "---: |"]
+             "| size | res | read | prepare | build | warm | handoff | solve | resolve | check "
+             "| total | write | wall | RSS MB | tree MB | variables | integers | constraints "
+             "| gap | NPV $M | NPV hourly $M | Pyomo | Pyomo all |",
+             "| --- | --- | " + "---: | " * 20 + "---: |"]
     for r in results:
         size = f"{r['sites']} x {r['months']}"
         res = r["resolution"]
         if r["status"] != "ok":
             what = "not finished" if r["status"] == "timeout" else r["status"]
             if r["status"] == "skipped":
-                lines.append(f"| {size} | {res} | {r['message']} |" + " |" * 19)
+                lines.append(f"| {size} | {res} | {r['message']} |" + " |" * 20)
                 continue
             lines.append(f"| {size} | {res} | **{what}** ({r.get('message', '')}) |"
-                         + " |" * 8 + f" >{r['wall_s']:.0f} | {r['peak_rss_mb']:,.0f} | "
+                         + " |" * 9 + f" >{r['wall_s']:.0f} | {r['peak_rss_mb']:,.0f} | "
                          f"{r['tree_rss_mb']:,.0f} |" + " |" * 8)
             continue
         cells = [size, res] + [_f(r.get(k), ".2f") for k in PHASES] + [
@@ -482,10 +483,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lever-seeds", type=int, default=3,
                         help="HiGHS seeds per lever on the hourly MIP; 0 skips the levers [3]")
+    parser.add_argument("--levers-only", action="store_true",
+                        help="measure only the levers; keep the size table of WORK/results.json")
     parser.add_argument("--render-only", action="store_true",
                         help="re-write --out from WORK/results.json without solving again")
     args = parser.parse_args(argv)
     if args.render_only:
+        return _render_only(args)
+    if args.levers_only:
+        stored = json.loads((args.work / "results.json").read_text())
+        gen = _load_generate()
+        stored["levers"] = run_all_levers(args.work, args.raw or gen.sample.default_raw_dir(),
+                                          args.lever_seeds, args.timeout,
+                                          log=lambda msg: print(msg, flush=True))
+        (args.work / "results.json").write_text(json.dumps(stored, indent=1, default=str))
         return _render_only(args)
 
     gen = _load_generate()

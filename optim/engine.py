@@ -137,11 +137,11 @@ def _plan_tables(core: Core, x: np.ndarray, hourly: bool,
 def _solve_site(task: tuple) -> tuple[SolveOutcome, PlanTables | None]:
     """One site's model: its investment MIP (fixed None), or its hourly LP with its
     investments fixed. Sites decouple when no portfolio constraint links them."""
-    problem, fixed, mip_gap, time_limit_s, options, hourly = task
+    problem, fixed, mip_gap, deadline, options, hourly = task
     t0 = time.perf_counter()
     core = build_model(problem, fixed=fixed)
     build_s = time.perf_counter() - t0
-    outcome = _solve(core, mip_gap, time_limit_s, options)
+    outcome = _solve(core, mip_gap, _left(deadline), options)
     plan = None
     if outcome.status in (OPTIMAL, TIME_LIMIT):
         plan = _plan_tables(core, core.values(), hourly, outcome.objective_usd)
@@ -182,14 +182,18 @@ def _solve_sites(problem: Problem, fixed: Fixed | None, mip_gap: float,
                  workers: int | None, context: str) -> tuple[PlanTables, SolveOutcome]:
     """Solve every site alone, in parallel processes, and combine: the hourly re-solve
     (decisions `fixed`), or the whole problem when no portfolio constraint couples sites.
-    The combined gap is recomputed from the summed objectives and bounds."""
+    The combined gap is recomputed from the summed objectives and bounds. `time_limit_s`
+    bounds them all together: a site queued behind others gets what is left."""
+    deadline = None if time_limit_s is None else time.time() + time_limit_s
     tasks = [(problem.subset([site.name]), None if fixed is None else _site_fixed(fixed, i),
-              mip_gap, time_limit_s, options, hourly) for i, site in enumerate(problem.sites)]
+              mip_gap, deadline, options, hourly) for i, site in enumerate(problem.sites)]
     workers = min(len(tasks), workers or os.cpu_count() or 1)
     if workers > 1:
         outcomes = _in_workers(tasks, workers, [t[0].sites[0].steps.n for t in tasks])
     else:
         outcomes = [_solve_in_process(t) for t in tasks]
+    if any(o.status == INFEASIBLE for o, _ in outcomes):
+        _raise_infeasible(problem, mip_gap, time_limit_s, options, context, fixed)
     for (sub_problem, sub_fixed, *_), (outcome, _) in zip(tasks, outcomes, strict=True):
         _check_outcome(outcome, sub_problem, mip_gap, time_limit_s, options, context,
                        sub_fixed)
@@ -221,12 +225,22 @@ def _solve(core: Core, mip_gap: float, time_limit_s: float | None,
 
 
 WARM_START_RESOLUTION = "blocks:12"
+WARM_START_SHARE = 0.25  # of the time left, at most, for the warm start's blocks solve
+
+
+def _left(deadline: float | None) -> float | None:
+    """Seconds left before `deadline` (a time.time()); None without a limit."""
+    return None if deadline is None else max(deadline - time.time(), 0.0)
 
 
 def _warm_start(core: Core, scenario: Scenario, series: Series, mip_gap: float,
                 time_limit_s: float | None, options: dict[str, object]) -> Start | None:
     """The investments of a blocks:12 solve as a MIP start for the hourly model (None if
-    that solve finds no plan): HiGHS completes them with an hourly dispatch."""
+    it has no integer decisions, or that solve finds no plan): HiGHS completes them with an
+    hourly dispatch. A start for a pure LP would only replace HiGHS's presolve."""
+    if not any(core.vars[inv.col[0]].is_integer() for inv in core.investments
+               if len(inv.col)):
+        return None
     blocks = build_model(build_problem(scenario, series, WARM_START_RESOLUTION))
     if _solve(blocks, mip_gap, time_limit_s, options).status not in (OPTIMAL, TIME_LIMIT):
         return None
@@ -303,27 +317,36 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
     decompose = tuning.decomposes(resolution) and not problem.capex_budget_usd and \
         len(problem.sites) > 1
     t_prepare = t_model = t_build = t_warm = time.perf_counter()
-    first = None
+    deadline = None
+    first, discarded_s, tables_s = None, 0.0, 0.0
     if decompose:
+        deadline = None if time_limit_s is None else time.time() + time_limit_s
         report("solve by site")
         first, outcome = _solve_sites(problem, None, mip_gap, time_limit_s, options,
                                       hourly and hourly_run, tuning.resolve_workers,
                                       "no feasible plan")
         if outcome.status == OPTIMAL and (outcome.mip_gap or 0.0) > mip_gap * (1 + 1e-9):
             first, decompose = None, False  # sites with negative NPVs: gaps do not cancel
+            discarded_s = time.perf_counter() - t_prepare
     if first is None:
         t_model = time.perf_counter()
         core = build_model(problem)
         t_build = time.perf_counter()
+        if deadline is None and time_limit_s is not None:
+            deadline = time.time() + time_limit_s  # the limit covers MIP solves, not the build
         start = None
         if hourly_run and tuning.warm_start:
             report("warm start")
-            start = _warm_start(core, scenario, series, mip_gap, time_limit_s, options)
+            left = _left(deadline)
+            start = _warm_start(core, scenario, series, mip_gap,
+                                None if left is None else left * WARM_START_SHARE, options)
         t_warm = time.perf_counter()
         report("solve")
-        outcome = _solve(core, mip_gap, time_limit_s, options, start)
+        outcome = _solve(core, mip_gap, _left(deadline), options, start)
         _check_outcome(outcome, problem, mip_gap, time_limit_s, options, "no feasible plan")
+        t_tables = time.perf_counter()
         first = _plan_tables(core, core.values(), hourly and hourly_run, outcome.objective_usd)
+        tables_s = time.perf_counter() - t_tables
         del core
     t_solve = time.perf_counter()
     summary: dict = {
@@ -342,6 +365,7 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
         "integers": outcome.n_integers,
         "constraints": outcome.n_constraints,
         "solved_by_site": decompose,
+        "solved_by_site_discarded_s": round(discarded_s, 3) if discarded_s else None,
     }
     t_resolve = t_solve
     if hourly_run:
@@ -375,7 +399,7 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
         "handoff_s": round(outcome.handoff_s, 3),
         "solve_s": round(outcome.solve_s, 3),
         "resolve_s": round(t_resolve - t_solve, 3),
-        "results_s": round(t_end - t_resolve, 3),
+        "results_s": round(t_end - t_resolve + tables_s, 3),
         "total_s": round(t_end - t_start, 3),
         "solver": {"name": "highs", "version": highspy.Highs().version(),
                    "pyomo": pyomo.version.version, "options": options},

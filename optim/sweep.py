@@ -17,6 +17,7 @@ import itertools
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import time
@@ -246,11 +247,14 @@ def run_case_subprocess(task: dict) -> dict:
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.Popen([sys.executable, "-m", "optim.sweep_worker", task["task_file"]],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
     try:
-        proc = subprocess.run([sys.executable, "-m", "optim.sweep_worker", task["task_file"]],
-                              capture_output=True, text=True, timeout=task["timeout_s"],
-                              env=env)
+        _, stderr = proc.communicate(timeout=task["timeout_s"])
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the case and its solver worker processes
+        proc.communicate()
         return {"case_id": task["case_id"], "status": "timeout",
                 "error": f"no result within {task['timeout_s']:g} s (killed)",
                 "wall_s": time.perf_counter() - t0}
@@ -262,7 +266,7 @@ def run_case_subprocess(task: dict) -> dict:
         row["error"] = f"worker killed by signal {-proc.returncode}"
     else:
         row["status"] = EXIT_STATUS.get(proc.returncode, "error")
-        row["error"] = (proc.stderr.strip().splitlines() or ["(no message)"])[-1][:500]
+        row["error"] = (stderr.strip().splitlines() or ["(no message)"])[-1][:500]
     return row
 
 

@@ -105,6 +105,7 @@ def test_levers_run_the_variants_and_compare_answers(portfolio: Path, tmp_path: 
     assert levers.within({**base, "npv_usd": 100.5}, base, exact=False)[0]
     assert not levers.within({**base, "npv_usd": 102.0}, base, exact=False)[0]
     assert not levers.within({**base, "npv_hourly_usd": 110.01}, base, exact=True)[0]
+    assert not levers.within({**base, "solve_status": "time_limit_feasible"}, base, False)[0]
     lines = levers.render([], rows, {"error": "not measured"},
                           {"seeds": 1, "hourly": "2 x 3", "blocks": "2 x 3"})
     assert any(line.startswith("| no merge |") and "yes (baseline)" in line for line in lines)
