@@ -147,8 +147,12 @@ def summarise(lever: Lever, runs: list[dict]) -> dict:
     unfinished = [r["wall_s"] for r in runs if r["status"] != "ok"]
     row["unfinished_wall_s"] = max(unfinished) if unfinished else None
     checks = [r["same_answer"] for r in ok if "same_answer" in r]
-    row["same_answer"] = None if not checks or len(checks) < len(runs) and all(checks) \
-        else all(checks)
+    if not all(checks):
+        row["same_answer"] = False
+    elif checks and len(checks) == len(runs):
+        row["same_answer"] = True
+    else:
+        row["same_answer"] = None  # not every run finished and was compared
     row["differences"] = [r.get("difference") for r in ok]
     return row
 
@@ -157,7 +161,6 @@ def handoff_paths(scenario: Path, work: Path) -> dict:
     """Seconds to get the same Pyomo model into HiGHS by three routes (no solve)."""
     try:
         import highspy
-        import pyomo.environ as pyo
 
         if str(REPO_ROOT) not in sys.path:
             sys.path.insert(0, str(REPO_ROOT))
@@ -190,7 +193,6 @@ def handoff_paths(scenario: Path, work: Path) -> dict:
             appsi = AppsiHighs()
             appsi.set_instance(core.m)
             out["appsi_s"] = time.perf_counter() - t0
-        del appsi, pyo
         return {k: round(v, 2) if isinstance(v, float) else v for k, v in out.items()}
     except Exception as exc:  # noqa: BLE001 - a measurement must not break the benchmark
         return {"error": f"{type(exc).__name__}: {exc}"}

@@ -213,10 +213,15 @@ def _solve_sites(problem: Problem, fixed: Fixed | None, mip_gap: float,
     return plan, total
 
 
+def _decisions(core: Core) -> list[tuple[tuple[str, str, int, int], int]]:
+    """Every investment decision's key (kind, name, site, month) and its column."""
+    return [((inv.kind, inv.name, inv.site, int(k)), int(c))
+            for inv in core.investments for k, c in zip(inv.month, inv.col, strict=True)]
+
+
 def _quantities(core: Core) -> Fixed:
     x = core.values()
-    return {(inv.kind, inv.name, inv.site, int(k)): float(x[c])
-            for inv in core.investments for k, c in zip(inv.month, inv.col, strict=True)}
+    return {key: float(x[c]) for key, c in _decisions(core)}
 
 
 def _solve(core: Core, mip_gap: float, time_limit_s: float | None,
@@ -245,8 +250,7 @@ def _warm_start(core: Core, scenario: Scenario, series: Series, mip_gap: float,
     if _solve(blocks, mip_gap, time_limit_s, options).status not in (OPTIMAL, TIME_LIMIT):
         return None
     quantity = _quantities(blocks)
-    return [(core.vars[c], quantity.get((inv.kind, inv.name, inv.site, int(k)), 0.0))
-            for inv in core.investments for k, c in zip(inv.month, inv.col, strict=True)]
+    return [(core.vars[c], quantity.get(key, 0.0)) for key, c in _decisions(core)]
 
 
 def _raise_infeasible(problem: Problem, mip_gap: float, time_limit_s: float | None,
