@@ -1,8 +1,24 @@
-"""Option modules. Each adds its own variables, constraints and terms to a `Core`.
+"""The option registry: the only list of options.
 
-Adding an option is adding a module here and naming it in `OPTIONS`.
+Adding an option is adding a module here (its `OPTION` bundle, see `optim.option`) and
+one line in `OPTIONS`. Everything else (schema, problem, model, results, report, sweep,
+diagnosis and the independent check) iterates `registry()`.
 """
 
-from models import ai, generation, grid, hosting, mining
+from __future__ import annotations
 
-OPTIONS = (grid, mining, hosting, ai, generation)
+from optim.models import ai, generation, grid, hosting, mining
+from optim.option import Option, build_order
+
+OPTIONS: tuple[Option, ...] = (
+    grid.OPTION,
+    mining.OPTION,
+    hosting.OPTION,
+    ai.OPTION,
+    generation.OPTION,
+)
+
+
+def registry() -> tuple[Option, ...]:
+    """The registered options, every provider of a quantity before its consumers."""
+    return build_order(OPTIONS)

@@ -1,17 +1,27 @@
-"""The core of the Pyomo model: owns the per-step rows (power balance, mining
-infrastructure), the cash ledger that becomes the NPV, and the investment ledger that
-becomes capital charges, the capex budget and `investments.parquet`.
+"""The core of the Pyomo model: owns the power balance, the rows the options declare, the
+cash ledger that becomes the NPV, and the investment ledger that becomes capital charges,
+the capex budget and `investments.parquet`.
 
 Option modules (models/) add their own variables and constraints on a block of their own
-and register terms here; the core never names an option. Every term is a list of Pyomo
-variables with numpy coefficients, so results are computed from the solution vector
-with array arithmetic, and the objective is exactly the sum of the reported lines.
+and register terms here; the core never names an option. A row other than the power
+balance is declared by the option that owns it (sense, right-hand side, explanation) and
+any option may add terms to it. Every term is a list of Pyomo variables with numpy
+coefficients, so results are computed from the solution vector with array arithmetic,
+and the objective is exactly the sum of the reported lines.
+
+Futures: the core holds one problem per future (a deterministic run is the case of one)
+and builds every option once per future (`enter`); rows, ledgers and flows carry the
+future's index. Decisions of months before `commit_months` are one column shared by all
+futures; later decisions and all dispatch are per future. The objective weights each
+future's NPV by its probability.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pyomo.environ as pyo
@@ -19,8 +29,23 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 
 from optim.problem import Problem
 
-ROW_SENSE = {"power": "==", "mining_infra": "<="}
+POWER = "power"
 COST_SCALE_DIGITS = 2  # the investment MIP's largest objective coefficient is scaled to ~1e2
+CORE_LINES = {"capital_charges_usd": ("Capital charges", 100)}
+
+
+class DecisionKey(NamedTuple):
+    """One investment decision: its kind and name, site name, decision month, and future
+    ("" for a decision shared by every future, and in a deterministic run)."""
+
+    kind: str
+    name: str
+    site: str
+    month: int
+    future: str = ""
+
+
+Fixed = dict[DecisionKey, float]
 
 
 def money_unit(coefficients: np.ndarray) -> float:
@@ -33,27 +58,24 @@ def money_unit(coefficients: np.ndarray) -> float:
     return 10.0 ** max(0, int(np.floor(np.log10(largest))) - COST_SCALE_DIGITS)
 
 
-def row_rhs(row: str, problem: Problem, site: int) -> float:
-    """Right-hand side of a per-step row: the power balance is 0, infrastructure its MW."""
-    return problem.sites[site].mining_infra_mw if row == "mining_infra" else 0.0
-
-
 @dataclass
 class Ledger:
-    """Flat arrays of (site, month, coefficient, column) entries of one kind of term."""
+    """Flat arrays of (future, site, month or step, coefficient, column) entries."""
 
     name: list[str] = field(default_factory=list)
     detail: list[str] = field(default_factory=list)
+    future: list[np.ndarray] = field(default_factory=list)
     site: list[np.ndarray] = field(default_factory=list)
     index: list[np.ndarray] = field(default_factory=list)
     coef: list[np.ndarray] = field(default_factory=list)
     col: list[np.ndarray] = field(default_factory=list)
 
     def add(self, name: str, site: int, index: np.ndarray, coef: np.ndarray,
-            col: np.ndarray, detail: str = "") -> None:
+            col: np.ndarray, detail: str = "", future: int = 0) -> None:
         n = len(col)
         self.name.extend([name] * n)
         self.detail.extend([detail] * n)
+        self.future.append(np.full(n, future))
         self.site.append(np.full(n, site))
         self.index.append(np.asarray(index, int))
         self.coef.append(np.asarray(coef, float))
@@ -61,6 +83,9 @@ class Ledger:
 
     def details(self) -> np.ndarray:
         return np.array(self.detail, dtype=object)
+
+    def futures(self) -> np.ndarray:
+        return np.concatenate(self.future) if self.future else np.zeros(0, int)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         if not self.col:
@@ -80,6 +105,8 @@ class Investment:
     kind: str
     name: str
     site: int
+    future: int
+    keys: tuple[DecisionKey, ...]
     month: np.ndarray  # decision months
     col: np.ndarray  # columns of the decision variables
     mw_per_unit: float
@@ -87,34 +114,73 @@ class Investment:
     life_months: int | None
 
 
+@dataclass
+class Row:
+    """A per-step row of one site and future: sum of terms <sense> rhs."""
+
+    sense: str
+    rhs: np.ndarray
+    label: str
+    explain: list[Callable[[np.ndarray], str]] = field(default_factory=list)
+
+
 class Core:
     """A model under construction; see the module docstring."""
 
-    def __init__(self, problem: Problem, elastic: bool = False,
-                 fixed: dict[tuple[str, str, int, int], float] | None = None) -> None:
-        self.problem = problem
+    def __init__(self, problems: Problem | Sequence[Problem], elastic: bool = False,
+                 fixed: Fixed | None = None, commit_months: int = 0) -> None:
+        self.problems = (problems,) if isinstance(problems, Problem) else tuple(problems)
         self.elastic = elastic
         self.fixed = fixed
+        self.commit_months = commit_months
         self.objective_unit_usd = 1.0  # set by _build_objective
-        self.m = pyo.ConcreteModel(name=problem.name)
+        self.future = 0
+        self.problem = self.problems[0]
+        self.m = pyo.ConcreteModel(name=self.problem.name)
         self.vars: list = []
         self._col: dict[int, int] = {}
-        self._rows: dict[tuple[str, int], list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
-        self._row_const: dict[tuple[str, int], np.ndarray] = {}
+        self._terms: dict[tuple[str, int, int], list[tuple[np.ndarray, np.ndarray]]] = \
+            defaultdict(list)
+        self._row_const: dict[tuple[str, int, int], np.ndarray] = {}
+        self._declared: dict[tuple[str, int, int], Row] = {}
+        self._explainers: dict[tuple[str, int, int], list[Callable[[np.ndarray], str]]] = \
+            defaultdict(list)
         self._list_cols: dict[int, tuple[list, np.ndarray]] = {}
         self._col_lb: list[float] = []
         self._col_ub: list[float] = []
+        self._shared: dict[DecisionKey, object] = {}
+        self._published: dict[tuple[int, str, int], list[tuple[str, list | None, np.ndarray]]] \
+            = defaultdict(list)
         self.cash = Ledger()
         self.flows = Ledger()
         self.states = Ledger()
         self.investments: list[Investment] = []
-        self.slack_cols: dict[tuple[str, int], np.ndarray] = {}
+        self.slack_cols: dict[tuple[str, int, int], np.ndarray] = {}
+
+    # ----------------------------------------------------------------- futures
+
+    @property
+    def n_futures(self) -> int:
+        return len(self.problems)
+
+    def enter(self, future: int) -> None:
+        """Build what follows for future `future` (its problem becomes `self.problem`)."""
+        self.future = future
+        self.problem = self.problems[future]
+
+    def decision_key(self, kind: str, name: str, site: int, month: int) -> DecisionKey:
+        """The key of a decision in the current future: shared ("") before commit_months."""
+        shared = self.n_futures == 1 or month < self.commit_months
+        return DecisionKey(kind, name, self.problem.sites[site].name, int(month),
+                           "" if shared else self.problem.future)
 
     def block(self, name: str) -> pyo.Block:
-        """A fresh block on the model for one option's components."""
+        """A fresh block on the model for one option's components (in this future)."""
         block = pyo.Block(concrete=True)
-        self.m.add_component(name, block)
+        self.m.add_component(name if self.future == 0 else f"{name}__f{self.future}", block)
         return block
+
+    # ----------------------------------------------------------------- columns
 
     def cols(self, variables: list) -> np.ndarray:
         """Column numbers of Pyomo variables (registering new ones)."""
@@ -136,61 +202,118 @@ class Core:
     def _steps(self, site: int) -> int:
         return self.problem.sites[site].steps.n
 
+    # ----------------------------------------------------------------- rows
+
+    def declare_row(self, row: str, site: int, sense: str, rhs: np.ndarray | float,
+                    label: str, explain: Callable[[np.ndarray], str] | None = None) -> None:
+        """Own a per-step row of a site: `sum of its terms <sense> rhs` in every step.
+        `explain(short_steps)` says in business words why it cannot hold there."""
+        rhs = np.broadcast_to(np.asarray(rhs, float), (self._steps(site),)).copy()
+        key = (row, site, self.future)
+        if key in self._declared:
+            raise ValueError(f"row {row!r} of site {site} is declared twice")
+        self._declared[key] = Row(sense, rhs, label, [explain] if explain else [])
+
+    def explain(self, row: str, site: int, explain: Callable[[np.ndarray], str]) -> None:
+        """Add a phrase to the explanation of a row another option (or the core) owns."""
+        self._explainers[(row, site, self.future)].append(explain)
+
     def add_to_row(self, row: str, site: int, variables: list | None,
                    coef: np.ndarray | float) -> None:
         """Add coef[j] * variables[j] (or the constant coef[j]) to the site's row `row`."""
         n = self._steps(site)
         coef = np.broadcast_to(np.asarray(coef, float), (n,)).copy()
+        key = (row, site, self.future)
         if variables is None:
-            key = (row, site)
             self._row_const[key] = self._row_const.get(key, np.zeros(n)) + coef
         else:
-            self._rows[(row, site)].append((self.cols(variables), coef))
+            self._terms[key].append((self.cols(variables), coef))
+
+    # ----------------------------------------------------------------- flows and ledgers
 
     def draw(self, site: int, flow: str, variables: list | None,
              coef: np.ndarray | float = 1.0, detail: str = "") -> None:
         """A use of power at every step (MW), reported as `flow` (per `detail`: asic, tech)."""
         coef = np.broadcast_to(np.asarray(coef, float), (self._steps(site),))
-        self.add_to_row("power", site, variables, -coef)
+        self.add_to_row(POWER, site, variables, -coef)
         self.add_flow(flow, site, variables, coef, detail)
 
     def supply(self, site: int, flow: str, variables: list | None,
                coef: np.ndarray | float = 1.0, detail: str = "") -> None:
         """A source of power at every step (MW), reported as `flow`."""
         coef = np.broadcast_to(np.asarray(coef, float), (self._steps(site),))
-        self.add_to_row("power", site, variables, coef)
+        self.add_to_row(POWER, site, variables, coef)
         self.add_flow(flow, site, variables, coef, detail)
 
     def add_flow(self, flow: str, site: int, variables: list | None,
                  coef: np.ndarray | float, detail: str = "") -> None:
         n = self._steps(site)
         col = np.full(n, -1) if variables is None else self.cols(variables)
-        self.flows.add(flow, site, np.arange(n), np.broadcast_to(coef, (n,)), col, detail)
+        self.flows.add(flow, site, np.arange(n), np.broadcast_to(coef, (n,)), col, detail,
+                       self.future)
 
     def add_state(self, state: str, site: int, month: np.ndarray, variables: list | None,
                   coef: np.ndarray | float = 1.0) -> None:
         """A monthly quantity to report (fleet MW, halls online, units); constant if no vars."""
         col = np.full(len(month), -1) if variables is None else self.cols(variables)
-        self.states.add(state, site, month, np.broadcast_to(coef, (len(month),)), col)
+        self.states.add(state, site, month, np.broadcast_to(coef, (len(month),)), col,
+                        future=self.future)
 
     def add_cash(self, line: str, site: int, month: np.ndarray, coef: np.ndarray,
                  variables: list | None = None) -> None:
         """Undiscounted dollars in `month`: coef * variable, or coef alone if no variables."""
         month = np.asarray(month, int)
         col = np.full(len(month), -1) if variables is None else self.cols(variables)
-        self.cash.add(line, site, month, np.broadcast_to(coef, (len(month),)), col)
+        self.cash.add(line, site, month, np.broadcast_to(coef, (len(month),)), col,
+                      future=self.future)
+
+    # ----------------------------------------------------------------- published quantities
+
+    def publish(self, quantity: str, site: int, variables: list | None,
+                coef: np.ndarray | float, detail: str = "") -> None:
+        """Offer a per-step quantity (e.g. the mining draw per ASIC model) to other options."""
+        coef = np.broadcast_to(np.asarray(coef, float), (self._steps(site),)).copy()
+        self._published[(self.future, quantity, site)].append((detail, variables, coef))
+
+    def published(self, quantity: str, site: int) -> list[tuple[str, list | None, np.ndarray]]:
+        """The (detail, variables or None, coefficients) parts of a published quantity at a
+        site in this future; empty when its provider has none there."""
+        return list(self._published.get((self.future, quantity, site), []))
+
+    # ----------------------------------------------------------------- decisions
+
+    def decision(self, block: pyo.Block, name: str, kind: str, detail: str, site: int,
+                 months: np.ndarray, ub: float | None, integer: bool, mw_per_unit: float,
+                 capex_usd_per_unit: float, life_months: int | None) -> list:
+        """Decision variables of one kind at a site, one per decision month: shared by
+        every future before `commit_months`, fixed to `fixed` in a re-solve, and
+        registered as investments (cash capex, capital charge to the horizon end)."""
+        months = np.asarray(months, int)
+        keys = [self.decision_key(kind, detail, site, k) for k in months]
+        new = [i for i, key in enumerate(keys) if key not in self._shared]
+        if new:
+            component = self.var(block, name, [int(months[i]) for i in new], 0.0, ub,
+                                 integer=integer)
+            for i, v in zip(new, component, strict=True):
+                self._shared[keys[i]] = v
+                if self.fixed is not None:
+                    if keys[i] not in self.fixed:
+                        raise KeyError(f"no fixed quantity for decision {keys[i]}")
+                    v.fix(self.fixed[keys[i]])
+        variables = [self._shared[key] for key in keys]
+        self.add_investment(kind, detail, site, months, variables, mw_per_unit,
+                            capex_usd_per_unit, life_months, tuple(keys))
+        return variables
 
     def add_investment(self, kind: str, name: str, site: int, month: np.ndarray,
                        variables: list, mw_per_unit: float, capex_usd_per_unit: float,
-                       life_months: int | None) -> None:
+                       life_months: int | None, keys: tuple[DecisionKey, ...] = ()) -> None:
         """A decision with cash capex in its month and a capital charge to the horizon end."""
         month = np.asarray(month, int)
         col = self.cols(variables)
-        if self.fixed is not None:
-            for k, v in zip(month, variables, strict=True):
-                v.fix(self.fixed.get((kind, name, site, int(k)), 0.0))
-        self.investments.append(Investment(kind, name, site, month, col, mw_per_unit,
-                                           capex_usd_per_unit, life_months))
+        keys = keys or tuple(self.decision_key(kind, name, site, k) for k in month)
+        self.investments.append(Investment(kind, name, site, self.future, keys, month, col,
+                                           mw_per_unit, capex_usd_per_unit, life_months))
         if life_months is None or capex_usd_per_unit == 0 or len(month) == 0:
             return
         n = self.problem.n_months
@@ -198,7 +321,9 @@ class Core:
         charged = np.concatenate([np.arange(k, n) for k in month])
         charge = capex_usd_per_unit * self.problem.crf(life_months)
         self.cash.add("capital_charges_usd", site, charged, np.full(len(charged), -charge),
-                      np.repeat(col, reps))
+                      np.repeat(col, reps), future=self.future)
+
+    # ----------------------------------------------------------------- finishing
 
     def finish(self) -> None:
         """Create the rows, the capex budget and the objective from what was registered."""
@@ -206,30 +331,43 @@ class Core:
         self._build_budget()
         self._build_objective()
 
+    def row(self, key: tuple[str, int, int]) -> Row:
+        """The declaration of a row (the power balance is the core's own)."""
+        if key in self._declared:
+            return self._declared[key]
+        if key[0] == POWER:
+            return Row("==", np.zeros(self.problems[key[2]].sites[key[1]].steps.n),
+                       "power balance")
+        raise ValueError(f"row {key[0]!r} has terms but no option declares it")
+
     def _build_rows(self) -> None:
         m = self.m
         variables = self.vars
-        for row, site in sorted(set(self._rows) | set(self._row_const)):
-            n = self.problem.sites[site].steps.n
-            terms = self._rows.get((row, site), [])
-            constant = self._row_const.get((row, site), np.zeros(n))
-            rhs = row_rhs(row, self.problem, site) - constant
+        for key in sorted(set(self._terms) | set(self._row_const) | set(self._declared)):
+            row, site, future = key
+            spec = self.row(key)
+            n = len(spec.rhs)
+            terms = self._terms.get(key, [])
+            constant = self._row_const.get(key, np.zeros(n))
+            rhs = spec.rhs - constant
             if not terms:
-                self._check_constant_row(row, site, rhs)
+                self._check_constant_row(key, spec, rhs)
                 continue
             cols = np.stack([c for c, _ in terms], axis=1)
             coefs = np.stack([k for _, k in terms], axis=1)
+            name = f"{row}_{self.problems[future].sites[site].name}" + \
+                (f"__f{future}" if future else "")
             if self.elastic:
                 slack = pyo.Var(range(n), domain=pyo.NonNegativeReals)
-                m.add_component(f"slack_{row}_{site}", slack)
-                sign = 1.0 if row == "power" else -1.0
+                m.add_component(f"slack_{name}", slack)
+                sign = -1.0 if spec.sense == "<=" else 1.0
                 slack_cols = self.cols([slack[j] for j in range(n)])
-                self.slack_cols[(row, site)] = slack_cols
+                self.slack_cols[key] = slack_cols
                 cols = np.column_stack([cols, slack_cols])
                 coefs = np.column_stack([coefs, np.full(n, sign)])
-            sense = ROW_SENSE[row]
+            sense = spec.sense
             rhs_list = rhs.tolist()
-            steps = range(n) if sense == "==" or self.elastic else \
+            steps = range(n) if sense != "<=" or self.elastic else \
                 self._binding(cols, coefs, rhs).tolist()
             if not steps:
                 continue
@@ -238,10 +376,11 @@ class Core:
                      sense=sense) -> object:
                 body = LinearExpression(constant=0.0, linear_coefs=coefs[j].tolist(),
                                         linear_vars=[variables[c] for c in cols[j]])
-                return body == rhs[j] if sense == "==" else body <= rhs[j]
+                if sense == "==":
+                    return body == rhs[j]
+                return body <= rhs[j] if sense == "<=" else body >= rhs[j]
 
-            m.add_component(f"{row}_{self.problem.sites[site].name}",
-                            pyo.Constraint(steps, rule=rule))
+            m.add_component(name, pyo.Constraint(steps, rule=rule))
 
     def _binding(self, cols: np.ndarray, coefs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         """Steps whose `<=` row could bind: the others hold at every value within the
@@ -251,38 +390,53 @@ class Core:
             largest = np.where(coefs > 0, coefs * ub, np.where(coefs < 0, coefs * lb, 0.0))
         return np.flatnonzero(~(largest.sum(axis=1) <= rhs + 1e-9))
 
-    def _check_constant_row(self, row: str, site: int, rhs: np.ndarray) -> None:
+    def _check_constant_row(self, key: tuple[str, int, int], spec: Row,
+                            rhs: np.ndarray) -> None:
         """A row without variables (every term fixed) must already hold."""
-        bad = rhs < -1e-9 if ROW_SENSE[row] == "<=" else np.abs(rhs) > 1e-9
+        bad = {"<=": rhs < -1e-9, ">=": rhs > 1e-9, "==": np.abs(rhs) > 1e-9}[spec.sense]
         if bad.any():
             from optim.errors import InfeasibleError
 
-            raise InfeasibleError(f"site {self.problem.sites[site].name!r}: {row} cannot hold "
+            site = self.problems[key[2]].sites[key[1]].name
+            raise InfeasibleError(f"site {site!r}: {key[0]} cannot hold "
                                   f"with the decisions fixed ({int(bad.sum())} steps)")
+
+    def explanations(self, key: tuple[str, int, int]) -> list[Callable[[np.ndarray], str]]:
+        """The phrases explaining a row: its owner's, then the other options'."""
+        return [*self.row(key).explain, *self._explainers.get(key, [])]
 
     def _build_budget(self) -> None:
         budget = self.problem.capex_budget_usd
         if not budget or not self.investments:
             return
-        month = np.concatenate([inv.month for inv in self.investments])
-        col = np.concatenate([inv.col for inv in self.investments])
-        capex = np.concatenate([np.full(len(inv.col), inv.capex_usd_per_unit)
-                                for inv in self.investments])
-        year = month // 12
         m = self.m
         m.capex_budget = pyo.ConstraintList()  # in millions of dollars, like the budget
-        for y, limit in enumerate(budget):
-            pick = (year == y) & (capex > 0)
-            if pick.any():
-                body = LinearExpression(constant=0.0,
-                                        linear_coefs=(capex[pick] / 1e6).tolist(),
-                                        linear_vars=[self.vars[c] for c in col[pick]])
-                m.capex_budget.add(body <= float(limit) / 1e6)
+        for future in range(self.n_futures):
+            mine = [inv for inv in self.investments if inv.future == future]
+            if not mine:
+                continue
+            month = np.concatenate([inv.month for inv in mine])
+            col = np.concatenate([inv.col for inv in mine])
+            capex = np.concatenate([np.full(len(inv.col), inv.capex_usd_per_unit)
+                                    for inv in mine])
+            year = month // 12
+            for y, limit in enumerate(budget):
+                pick = (year == y) & (capex > 0)
+                if pick.any():
+                    body = LinearExpression(constant=0.0,
+                                            linear_coefs=(capex[pick] / 1e6).tolist(),
+                                            linear_vars=[self.vars[c] for c in col[pick]])
+                    m.capex_budget.add(body <= float(limit) / 1e6)
+
+    def future_weights(self) -> np.ndarray:
+        """The probability of every future."""
+        return np.array([p.probability for p in self.problems], float)
 
     def _build_objective(self) -> None:
         names, _, month, coef, col = self.cash.arrays()
         df = self.problem.discount_factor
-        weighted = coef * df[month] if len(month) else coef
+        weight = self.future_weights()[self.cash.futures()] if len(month) else coef
+        weighted = coef * df[month] * weight if len(month) else coef
         if self.elastic:
             constant = 0.0
             slack = np.concatenate(list(self.slack_cols.values())) if self.slack_cols \

@@ -10,7 +10,8 @@ import gc
 import multiprocessing
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,10 +21,10 @@ import pandas as pd
 import pyomo
 from pyomo.common.gc_manager import PauseGC
 
-from models import OPTIONS
 from optim import diagnose, results
-from optim.core import Core
+from optim.core import Core, DecisionKey, Fixed
 from optim.errors import InfeasibleError, NoSolutionError, SolverError, VerificationError
+from optim.models import registry
 from optim.problem import Problem, build_problem
 from optim.scenario import Scenario, load_scenario
 from optim.series import Series, read_series
@@ -42,12 +43,11 @@ from optim.tuning import Tuning
 from optim.verify import Verification, verify
 
 Progress = Callable[[str], None]
-Fixed = dict[tuple[str, str, int, int], float]  # (kind, name, site index, month) -> quantity
 
 
-def _site_fixed(fixed: Fixed, site: int) -> Fixed:
-    """The decisions of one site, re-indexed for its one-site problem."""
-    return {(k, n, 0, m): q for (k, n, s, m), q in fixed.items() if s == site}
+def _site_fixed(fixed: Fixed, site: str) -> Fixed:
+    """The decisions of one site (keys carry the site's name, so they fit its sub-problem)."""
+    return {key: q for key, q in fixed.items() if key.site == site}
 
 
 @dataclass
@@ -69,23 +69,30 @@ class Result:
     def npv_usd(self) -> float:
         return self.summary["npv_usd"]
 
-    def write(self, out: Path) -> Path:
+    def write(self, out: Path, extra_files: dict[str, bytes] | None = None) -> Path:
+        """Write the results folder atomically (with `extra_files`, e.g. the run's log)."""
         tables = {"investments": self.investments, "monthly": self.monthly}
         if self.hourly is not None:
             tables["hourly"] = self.hourly
-        return results.write_results(out, self.summary, tables)
+        return results.write_results(out, self.summary, tables, extra_files)
 
 
-def build_model(problem: Problem, elastic: bool = False, fixed: Fixed | None = None) -> Core:
-    """The Pyomo model of `problem`: every option module adds itself to the core.
+def build_model(problem: Problem | tuple[Problem, ...], elastic: bool = False,
+                fixed: Fixed | None = None, commit_months: int = 0) -> Core:
+    """The Pyomo model of `problem` (or of one problem per future): every option adds
+    itself to the core, once per future, providers of published quantities first.
 
     The garbage collector is paused while building: scanning the growing heap of Pyomo
     objects otherwise takes most of the build time (measured 2.8 s -> 0.8 s per site-year).
     """
     with PauseGC():
-        core = Core(problem, elastic=elastic, fixed=fixed)
-        for option in OPTIONS:
-            option.build(core)
+        core = Core(problem, elastic=elastic, fixed=fixed, commit_months=commit_months)
+        options = registry()
+        for future in range(core.n_futures):
+            core.enter(future)
+            for option in options:
+                option.build(core)
+        core.enter(0)
         core.finish()
     return core
 
@@ -185,8 +192,9 @@ def _solve_sites(problem: Problem, fixed: Fixed | None, mip_gap: float,
     The combined gap is recomputed from the summed objectives and bounds. `time_limit_s`
     bounds them all together: a site queued behind others gets what is left."""
     deadline = None if time_limit_s is None else time.time() + time_limit_s
-    tasks = [(problem.subset([site.name]), None if fixed is None else _site_fixed(fixed, i),
-              mip_gap, deadline, options, hourly) for i, site in enumerate(problem.sites)]
+    tasks = [(problem.subset([site.name]),
+              None if fixed is None else _site_fixed(fixed, site.name),
+              mip_gap, deadline, options, hourly) for site in problem.sites]
     workers = min(len(tasks), workers or os.cpu_count() or 1)
     if workers > 1:
         outcomes = _in_workers(tasks, workers, [t[0].sites[0].steps.n for t in tasks])
@@ -197,8 +205,6 @@ def _solve_sites(problem: Problem, fixed: Fixed | None, mip_gap: float,
     for (sub_problem, sub_fixed, *_), (outcome, _) in zip(tasks, outcomes, strict=True):
         _check_outcome(outcome, sub_problem, mip_gap, time_limit_s, options, context,
                        sub_fixed)
-    for i, (_, part) in enumerate(outcomes):
-        part.quantities = {(k, n, i, m): q for (k, n, _, m), q in part.quantities.items()}
     plan = PlanTables.combine([p for _, p in outcomes])
     worst = max((o for o, _ in outcomes), key=lambda o: o.status != OPTIMAL)
     bounds = [o.bound_usd for o, _ in outcomes]
@@ -213,10 +219,10 @@ def _solve_sites(problem: Problem, fixed: Fixed | None, mip_gap: float,
     return plan, total
 
 
-def _decisions(core: Core) -> list[tuple[tuple[str, str, int, int], int]]:
-    """Every investment decision's key (kind, name, site, month) and its column."""
-    return [((inv.kind, inv.name, inv.site, int(k)), int(c))
-            for inv in core.investments for k, c in zip(inv.month, inv.col, strict=True)]
+def _decisions(core: Core) -> list[tuple[DecisionKey, int]]:
+    """Every investment decision's key and its column (a shared one once)."""
+    return list({key: int(c) for inv in core.investments
+                 for key, c in zip(inv.keys, inv.col, strict=True)}.items())
 
 
 def _quantities(core: Core) -> Fixed:
@@ -229,6 +235,7 @@ def _solve(core: Core, mip_gap: float, time_limit_s: float | None,
     return solve_model(core.m, mip_gap, time_limit_s, options, core.objective_unit_usd, start)
 
 
+GAP_FLOOR = 1e-9  # float noise of a recombined gap at mip_gap = 0 is ~1e-15
 WARM_START_RESOLUTION = "blocks:12"
 WARM_START_SHARE = 0.25  # of the time left, at most, for the warm start's blocks solve
 
@@ -250,7 +257,7 @@ def _warm_start(core: Core, scenario: Scenario, series: Series, mip_gap: float,
     if _solve(blocks, mip_gap, time_limit_s, options).status not in (OPTIMAL, TIME_LIMIT):
         return None
     quantity = _quantities(blocks)
-    return [(core.vars[c], quantity.get(key, 0.0)) for key, c in _decisions(core)]
+    return [(core.vars[c], quantity[key]) for key, c in _decisions(core)]
 
 
 def _raise_infeasible(problem: Problem, mip_gap: float, time_limit_s: float | None,
@@ -258,9 +265,9 @@ def _raise_infeasible(problem: Problem, mip_gap: float, time_limit_s: float | No
                       fixed: Fixed | None = None) -> None:
     """Find the infeasible site(s) one at a time and raise with their explanation."""
     messages = []
-    for i, site in enumerate(problem.sites):
+    for site in problem.sites:
         alone = problem.subset([site.name])
-        sub_fixed = None if fixed is None else _site_fixed(fixed, i)
+        sub_fixed = None if fixed is None else _site_fixed(fixed, site.name)
         outcome = _solve(build_model(alone, fixed=sub_fixed), mip_gap, time_limit_s, options)
         if outcome.status == INFEASIBLE:
             messages += diagnose.explain_site(
@@ -285,102 +292,187 @@ def _check_outcome(outcome: SolveOutcome, problem: Problem, mip_gap: float,
         raise SolverError(f"{context}: HiGHS stopped with status {outcome.highs_status}")
 
 
+class Phases:
+    """Records how long each named stage of a run takes and tells `progress` when one
+    starts; `seconds` keeps the totals (a stage may run more than once)."""
+
+    def __init__(self, progress: Progress | None = None) -> None:
+        self.progress = progress or (lambda _phase: None)
+        self.seconds: dict[str, float] = {}
+        self.t0 = time.perf_counter()
+
+    @contextmanager
+    def __call__(self, name: str, shown: str | None = None) -> Iterator[None]:
+        self.progress(shown or name)
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - t0)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+
+    def get(self, name: str) -> float:
+        return round(self.seconds.get(name, 0.0), 3)
+
+    def total(self) -> float:
+        return round(time.perf_counter() - self.t0, 3)
+
+
+@dataclass
+class Run:
+    """The state one run's stages hand to each other."""
+
+    scenario: Scenario
+    resolution: str
+    mip_gap: float
+    time_limit_s: float | None
+    options: dict[str, object]
+    tuning: Tuning
+    hourly: bool  # hourly.parquet requested
+    series: Series | None = None
+    problem: Problem | None = None
+    outcome: SolveOutcome | None = None
+    first: PlanTables | None = None  # the investment solve's plan
+    plan: PlanTables | None = None  # the plan that is run (the hourly re-solve after blocks)
+    resolved: SolveOutcome | None = None
+    solved_by_site: bool = False
+    discarded_s: float = 0.0
+
+    @property
+    def hourly_run(self) -> bool:
+        return self.resolution == "hourly"
+
+
 def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
           resolution: str | None = None, mip_gap: float | None = None,
           time_limit_s: float | None = None, hourly: bool = False, check: bool = True,
           progress: Progress | None = None, tuning: Tuning | None = None) -> Result:
     """Solve a scenario end to end and return its results (nothing is written).
 
-    With `check` (the default) the returned plans are re-checked by `optim.verify`, a
-    second implementation of MODEL.md's arithmetic; a failure raises VerificationError
-    carrying the result. `tuning` picks the speed levers (default: OPTIM_TUNING, else
-    all on); none of them changes the answer.
+    The run is an ordered script of stages: read, prepare, investment solve, hourly
+    re-solve (after blocks), results, check. With `check` (the default) the returned
+    plans are re-checked by `optim.verify`, a second implementation of MODEL.md's
+    arithmetic; a failure raises VerificationError carrying the result. `tuning` picks
+    the speed levers (default: OPTIM_TUNING, else all on); none changes the answer.
     """
-    report = progress or (lambda _phase: None)
-    tuning = Tuning.from_env() if tuning is None else tuning
-    t_start = time.perf_counter()
-    report("read")
+    phases = Phases(progress)
+    with phases("read"):
+        run = _read(scenario, series, resolution, mip_gap, time_limit_s, hourly, tuning)
+    with phases("prepare", "build"):
+        _prepare(run)
+    _investment_solve(run, phases)
+    if not run.hourly_run:
+        with phases("resolve", "re-solve"):
+            _hourly_resolve(run)
+    with phases("results"):
+        result = _results(run, phases)
+    if check:
+        with phases("check"):
+            _check(result, run.scenario, run.series)
+    result.summary["total_s"] = phases.total()
+    return result
+
+
+def _read(scenario: Scenario | Path | str, series: Series | None, resolution: str | None,
+          mip_gap: float | None, time_limit_s: float | None, hourly: bool,
+          tuning: Tuning | None) -> Run:
+    """Stage 1: the validated scenario, its series and the run's settings."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     sc = scenario.scenario
-    resolution = resolution or sc.resolution
-    mip_gap = sc.mip_gap if mip_gap is None else mip_gap
-    time_limit_s = sc.time_limit_s if time_limit_s is None else time_limit_s
     options = dict(scenario.solver)
     check_options(options)
-    if series is None:
-        series = read_series(scenario)
-    t_read = time.perf_counter()
+    run = Run(scenario, resolution or sc.resolution, sc.mip_gap if mip_gap is None else mip_gap,
+              sc.time_limit_s if time_limit_s is None else time_limit_s, options,
+              Tuning.from_env() if tuning is None else tuning, hourly)
+    run.series = read_series(scenario) if series is None else series
+    return run
 
-    report("build")
-    problem = build_problem(scenario, series, resolution, tuning.merge_hours)
-    conflicts = diagnose.data_conflicts(problem)
+
+def _prepare(run: Run) -> None:
+    """Stage 2: the plain problem; contradictions in the data alone stop here."""
+    run.problem = build_problem(run.scenario, run.series, run.resolution, run.tuning.merge_hours)
+    conflicts = diagnose.data_conflicts(run.problem)
     if conflicts:
-        raise InfeasibleError("the scenario's requirements conflict:\n  " + "\n  ".join(conflicts))
-    hourly_run = resolution == "hourly"
-    decompose = tuning.decomposes(resolution) and not problem.capex_budget_usd and \
-        len(problem.sites) > 1
-    t_prepare = t_model = t_build = t_warm = time.perf_counter()
+        raise InfeasibleError("the scenario's requirements conflict:\n  " +
+                              "\n  ".join(conflicts))
+
+
+def _investment_solve(run: Run, phases: Phases) -> None:
+    """Stage 3: the investment MIP, by site when nothing couples the sites (checked: the
+    recombined gap must meet the requested one), else as one model with a warm start."""
+    problem, mip_gap, limit = run.problem, run.mip_gap, run.time_limit_s
     deadline = None
-    first, discarded_s, tables_s = None, 0.0, 0.0
-    if decompose:
-        deadline = None if time_limit_s is None else time.time() + time_limit_s
-        report("solve by site")
-        first, outcome = _solve_sites(problem, None, mip_gap, time_limit_s, options,
-                                      hourly and hourly_run, tuning.resolve_workers,
-                                      "no feasible plan")
-        if outcome.status == OPTIMAL and (outcome.mip_gap or 0.0) > mip_gap * (1 + 1e-9):
-            first, decompose = None, False  # sites with negative NPVs: gaps do not cancel
-            discarded_s = time.perf_counter() - t_prepare
-    if first is None:
-        t_model = time.perf_counter()
+    if run.tuning.decomposes(run.resolution) and not problem.capex_budget_usd and \
+            len(problem.sites) > 1:
+        deadline = None if limit is None else time.time() + limit
+        t0 = time.perf_counter()
+        with phases("solve_by_site", "solve by site"):
+            first, outcome = _solve_sites(problem, None, mip_gap, limit, run.options,
+                                          run.hourly and run.hourly_run,
+                                          run.tuning.resolve_workers, "no feasible plan")
+        if outcome.status == OPTIMAL and (outcome.mip_gap or 0.0) > \
+                mip_gap * (1 + 1e-9) + GAP_FLOOR:
+            run.discarded_s = time.perf_counter() - t0  # negative site NPVs: gaps add up
+        else:
+            run.first, run.outcome, run.solved_by_site = first, outcome, True
+            phases.add("build", first.build_s)
+            return
+    with phases("build", "build"):
         core = build_model(problem)
-        t_build = time.perf_counter()
-        if deadline is None and time_limit_s is not None:
-            deadline = time.time() + time_limit_s  # the limit covers MIP solves, not the build
-        start = None
-        if hourly_run and tuning.warm_start:
-            report("warm start")
+    if deadline is None and limit is not None:
+        deadline = time.time() + limit  # the limit covers MIP solves, not the build
+    start = None
+    if run.hourly_run and run.tuning.warm_start:
+        with phases("warm_start", "warm start"):
             left = _left(deadline)
-            start = _warm_start(core, scenario, series, mip_gap,
-                                None if left is None else left * WARM_START_SHARE, options)
-        t_warm = time.perf_counter()
-        report("solve")
-        outcome = _solve(core, mip_gap, _left(deadline), options, start)
-        _check_outcome(outcome, problem, mip_gap, time_limit_s, options, "no feasible plan")
-        t_tables = time.perf_counter()
-        first = _plan_tables(core, core.values(), hourly and hourly_run, outcome.objective_usd)
-        tables_s = time.perf_counter() - t_tables
-        del core
-    t_solve = time.perf_counter()
+            start = _warm_start(core, run.scenario, run.series, mip_gap,
+                                None if left is None else left * WARM_START_SHARE, run.options)
+    with phases("solve"):
+        run.outcome = _solve(core, mip_gap, _left(deadline), run.options, start)
+        _check_outcome(run.outcome, problem, mip_gap, limit, run.options, "no feasible plan")
+    with phases("tables"):
+        run.first = _plan_tables(core, core.values(), run.hourly and run.hourly_run,
+                                 run.outcome.objective_usd)
+
+
+def _hourly_resolve(run: Run) -> None:
+    """Stage 4 (after blocks): the investments fixed, the dispatch re-solved hour by hour,
+    site by site."""
+    run.plan, run.resolved = _solve_sites(
+        build_problem(run.scenario, run.series, "hourly", run.tuning.merge_hours),
+        run.first.quantities, run.mip_gap, None, run.options, run.hourly,
+        run.tuning.resolve_workers,
+        "the hourly re-solve with the blocks investments fixed has no feasible dispatch")
+
+
+def _results(run: Run, phases: Phases) -> Result:
+    """Stage 5: the summary of MODEL.md §6 and the result tables."""
+    t0 = time.perf_counter()
+    sc, outcome, first = run.scenario.scenario, run.outcome, run.first
     summary: dict = {
         "scenario": sc.name,
         "status": outcome.status,
         "highs_status": outcome.highs_status,
-        "resolution": resolution,
+        "resolution": run.resolution,
         "npv_usd": outcome.objective_usd,
         "npv_hourly_usd": None,
         "npv_hourly_minus_blocks_usd": None,
         "mip_gap": outcome.mip_gap,
-        "mip_gap_requested": mip_gap,
+        "mip_gap_requested": run.mip_gap,
         "bound_usd": outcome.bound_usd,
         "npv_lines_usd": first.lines,
         "variables": outcome.n_variables,
         "integers": outcome.n_integers,
         "constraints": outcome.n_constraints,
-        "solved_by_site": decompose,
-        "solved_by_site_discarded_s": round(discarded_s, 3) if discarded_s else None,
+        "solved_by_site": run.solved_by_site,
+        "solved_by_site_discarded_s": round(run.discarded_s, 3) if run.discarded_s else None,
     }
-    t_resolve = t_solve
-    if hourly_run:
-        report("results")
-        plan = first
-    else:
-        report("re-solve")
-        plan, resolved = _solve_sites(
-            build_problem(scenario, series, "hourly", tuning.merge_hours), first.quantities,
-            mip_gap, None, options, hourly, tuning.resolve_workers,
-            "the hourly re-solve with the blocks investments fixed has no feasible dispatch")
+    plan = first
+    if not run.hourly_run:
+        plan, resolved = run.plan, run.resolved
         summary["npv_hourly_usd"] = resolved.objective_usd
         summary["npv_hourly_minus_blocks_usd"] = resolved.objective_usd - outcome.objective_usd
         summary["npv_lines_hourly_usd"] = plan.lines
@@ -388,34 +480,26 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
         summary["resolve_work_s"] = {"build": round(plan.build_s, 3),
                                      "handoff": round(resolved.handoff_s, 3),
                                      "solve": round(resolved.solve_s, 3)}
-        t_resolve = time.perf_counter()
-        report("results")
-    site_order = {site.name: i for i, site in enumerate(problem.sites)}
+    site_order = {site.name: i for i, site in enumerate(run.problem.sites)}
     investments = first.investments.sort_values(
         ["site", "month", "kind", "name"], kind="stable", ignore_index=True,
         key=lambda c: c.map(site_order) if c.name == "site" else c)
-    t_end = time.perf_counter()
     summary.update({
-        "read_s": round(t_read - t_start, 3),
-        "prepare_s": round(t_prepare - t_read, 3),
-        "build_s": round(t_build - t_model + (first.build_s if decompose else 0.0), 3),
-        "warm_start_s": round(t_warm - t_build, 3),
+        "read_s": phases.get("read"),
+        "prepare_s": phases.get("prepare"),
+        "build_s": phases.get("build"),
+        "warm_start_s": phases.get("warm_start"),
         "handoff_s": round(outcome.handoff_s, 3),
         "solve_s": round(outcome.solve_s, 3),
-        "resolve_s": round(t_resolve - t_solve, 3),
-        "results_s": round(t_end - t_resolve + tables_s, 3),
-        "total_s": round(t_end - t_start, 3),
+        "resolve_s": phases.get("resolve"),
+        "results_s": round(phases.seconds.get("tables", 0.0) + time.perf_counter() - t0, 3),
+        "total_s": phases.total(),
+        "tuning": run.tuning.describe(),
         "solver": {"name": "highs", "version": highspy.Highs().version(),
-                   "pyomo": pyomo.version.version, "options": options},
+                   "pyomo": pyomo.version.version, "options": run.options},
     })
-    dispatch_blocks = None if hourly_run else first.dispatch
-    result = Result(summary, investments, plan.monthly, plan.hourly, plan.dispatch,
-                    dispatch_blocks)
-    if check:
-        report("check")
-        _check(result, scenario, series)
-    summary["total_s"] = round(time.perf_counter() - t_start, 3)
-    return result
+    return Result(summary, investments, plan.monthly, plan.hourly, plan.dispatch,
+                  None if run.hourly_run else first.dispatch)
 
 
 def _violation_dict(v: Verification) -> dict | None:

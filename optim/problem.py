@@ -7,127 +7,77 @@ hourly quantity of a step is the mean over its hours and `weight_h` counts them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
-from optim.scenario import Scenario, resolution_blocks
+from optim.option import Option, SpecContext
+from optim.scenario import Scenario, Site, resolution_blocks
 from optim.series import Horizon, Series
 
 
 @dataclass(frozen=True)
-class AsicSpec:
-    name: str
-    efficiency_j_per_th: float
-    block_capex_usd: float  # cash capex of one block of block_mw
-    life_months: int
-    uptime: float
-    delivery_months: int
-
-
-@dataclass(frozen=True)
-class GeneratorSpec:
-    name: str
-    unit_mw: float
-    unit_capex_usd: float
-    life_months: int
-    heat_rate_mmbtu_per_mwh: float
-    vom_usd_per_mwh: float
-    fom_usd_per_mw_month: float
-    lead_time_months: int
-    availability: float
-
-
-@dataclass(frozen=True)
-class HostingSpec:
-    max_mw: float
-    rate_usd_per_mwh: float
-    contract_months: int
-    max_curtail_share: float
-
-
-@dataclass(frozen=True)
-class AiSpec:
-    hall_it_mw: float
-    max_new_halls: int  # max_halls minus halls under construction
-    hall_capex_usd: float
-    lease_usd_per_kw_month: float
-    life_months: int
-    lead_time_months: int
-    pue: float
-    power_pass_through: bool
-    opex_usd_per_mw_it_month: float
-    displaces_mining_mw_per_hall: float
-    committed_online_halls: np.ndarray  # (N,) halls under construction online by month k
-    signed_halls: np.ndarray  # (E,)
-    signed_due_month: np.ndarray  # (E,) month index of the ready-for-service date
-    signed_ld_usd_per_mw_month: np.ndarray  # (E,)
-
-
-@dataclass(frozen=True)
-class SiteGenSpec:
-    tech: int  # index into Problem.generators
-    max_new_units: int
-    existing_units: int
-
-
-@dataclass(frozen=True)
 class Steps:
-    """One site's time steps."""
+    """One site's time steps: the core's fields (month, weight, price, stress) and the
+    per-step means of the hourly inputs and group flags the options asked for."""
 
     month: np.ndarray  # (J,) month index
     weight_h: np.ndarray  # (J,) hours in the step
     price_usd_per_mwh: np.ndarray  # (J,)
-    hashprice_usd_per_ph_day: np.ndarray  # (J,)
     stress: np.ndarray  # (J,) bool
-    peak: np.ndarray  # (J,) bool (only where the site pays a coincident-peak charge)
-    fuel_usd_per_mmbtu: np.ndarray  # (J, G) per generator technology
-    capacity_factor: np.ndarray  # (J, G)
+    flags: dict[str, np.ndarray]  # option flags that split blocks groups, e.g. peak, (J,) bool
+    inputs: dict[tuple[str, str], np.ndarray]  # (option, name) -> (J,) or (J, n) means
     step_of_hour: np.ndarray  # (T,) step index of every horizon hour
 
     @property
     def n(self) -> int:
         return len(self.month)
 
+    def input(self, option: str, name: str) -> np.ndarray:
+        """The per-step mean of an hourly input an option declared."""
+        return self.inputs[(option, name)]
+
+    def flag(self, name: str) -> np.ndarray:
+        """A group flag per step (all False when no option set it)."""
+        return self.flags.get(name, np.zeros(self.n, bool))
+
 
 @dataclass(frozen=True)
 class SiteSpec:
+    """A site: its name, node and steps, and each present option's plain spec."""
+
     name: str
     node: str | None
-    firm_import_mw: float
-    flex_import_mw: float
-    export_mw: float
-    energy_adder_usd_per_mwh: float
-    ppa_mw: float
-    ppa_price_usd_per_mwh: float
-    mining_infra_mw: float
-    max_new_asic_blocks: int
-    existing_fleet_mw: np.ndarray  # (A,)
-    cp_charge_usd_per_mw_year: float
-    hosting: HostingSpec | None
-    ai: AiSpec | None
-    generation: tuple[SiteGenSpec, ...]
     steps: Steps
+    options: dict[str, Any]  # option name -> its site spec (absent: option not at the site)
+
+    def spec(self, option: str) -> Any:
+        return self.options.get(option)
 
 
 @dataclass(frozen=True)
 class Problem:
+    """One future's problem (a deterministic run is the case of one future)."""
+
     name: str
     resolution: str
     horizon: Horizon
     discount_factor: np.ndarray  # (N,)
     invest_month: np.ndarray  # (N,) bool
     monthly_rate: float
-    pool_fee: float
-    block_mw: float
     capex_budget_usd: tuple[float, ...]
-    asics: tuple[AsicSpec, ...]
-    generators: tuple[GeneratorSpec, ...]
+    specs: dict[str, Any]  # option name -> its scenario-wide spec
     sites: tuple[SiteSpec, ...]
+    future: str = ""
+    probability: float = 1.0
 
     @property
     def n_months(self) -> int:
         return self.horizon.months
+
+    def spec(self, option: str) -> Any:
+        return self.specs.get(option)
 
     def crf(self, life_months: int) -> float:
         """Monthly capital recovery factor of MODEL.md §2."""
@@ -136,10 +86,7 @@ class Problem:
 
     def subset(self, site_names: list[str]) -> Problem:
         """The same problem restricted to some sites (for diagnosis and decomposition)."""
-        sites = tuple(s for s in self.sites if s.name in site_names)
-        return Problem(self.name, self.resolution, self.horizon, self.discount_factor,
-                       self.invest_month, self.monthly_rate, self.pool_fee, self.block_mw,
-                       self.capex_budget_usd, self.asics, self.generators, sites)
+        return replace(self, sites=tuple(s for s in self.sites if s.name in site_names))
 
 
 def month_index(label: str, horizon: Horizon) -> int:
@@ -176,13 +123,20 @@ def merge_identical_hours(data: np.ndarray) -> np.ndarray:
     return rank[inverse.ravel()]
 
 
-def group_hours(month: np.ndarray, price: np.ndarray, stress: np.ndarray, peak: np.ndarray,
+def group_hours(month: np.ndarray, price: np.ndarray, flags: list[np.ndarray],
                 blocks: int | None) -> np.ndarray:
-    """Step index of every hour (MODEL.md §4), numbered by month, then group."""
+    """Step index of every hour (MODEL.md §4), numbered by month, then group.
+
+    Flagged hours are grouped by their combination of flags, the first flag the most
+    significant (stress and peak, stress only, peak only)."""
     n = len(month)
     if blocks is None:
         return np.arange(n)
-    flag_code = np.where(stress & peak, 1, np.where(stress, 2, np.where(peak, 3, 0)))
+    combos = (1 << len(flags)) - 1
+    value = np.zeros(n, int)
+    for flag in flags:
+        value = value * 2 + flag.astype(int)
+    flag_code = np.where(value > 0, combos + 1 - value, 0)
     hours = np.arange(n)
     plain = flag_code == 0
     order = np.lexsort((hours[plain], price[plain], month[plain]))
@@ -196,9 +150,9 @@ def group_hours(month: np.ndarray, price: np.ndarray, stress: np.ndarray, peak: 
     group = np.where(pos < big, pos // np.maximum(q + 1, 1),
                      r + (pos - big) // np.maximum(q, 1))
     key = np.empty(n, np.int64)
-    key[plain_hours] = month[plain_hours] * (blocks + 3) + group
+    key[plain_hours] = month[plain_hours] * (blocks + combos) + group
     flagged = ~plain
-    key[flagged] = month[flagged] * (blocks + 3) + blocks + flag_code[flagged] - 1
+    key[flagged] = month[flagged] * (blocks + combos) + blocks + flag_code[flagged] - 1
     _, step = np.unique(key, return_inverse=True)
     return step
 
@@ -210,94 +164,78 @@ def _mean_by(step: np.ndarray, values: np.ndarray, weight: np.ndarray) -> np.nda
                     axis=1) if values.shape[1] else np.zeros((len(weight), 0))
 
 
-def _site_steps(price: np.ndarray, stress: np.ndarray, peak: np.ndarray, hashprice_h: np.ndarray,
-                fuel_h: np.ndarray, cf_h: np.ndarray, horizon: Horizon,
+def _columns(values: np.ndarray) -> np.ndarray:
+    return values.reshape(len(values), -1)
+
+
+def _site_steps(price: np.ndarray, stress: np.ndarray, flags: dict[str, np.ndarray],
+                inputs: dict[tuple[str, str], np.ndarray], horizon: Horizon,
                 blocks: int | None, merge_hours: bool) -> Steps:
     if blocks is None and merge_hours:
         step = merge_identical_hours(np.column_stack(
-            [horizon.month_of_hour, price, hashprice_h, fuel_h, cf_h, stress, peak]))
+            [horizon.month_of_hour, price, stress, *flags.values(),
+             *[_columns(v) for v in inputs.values()]]))
     else:
-        step = group_hours(horizon.month_of_hour, price, stress, peak, blocks)
+        step = group_hours(horizon.month_of_hour, price, [stress, *flags.values()], blocks)
     weight = np.bincount(step).astype(float)
     month = np.zeros(len(weight), int)
     month[step] = horizon.month_of_hour
     first_hour = np.full(len(weight), len(step))
     np.minimum.at(first_hour, step, np.arange(len(step)))
-    return Steps(month, weight, _mean_by(step, price, weight), _mean_by(step, hashprice_h, weight),
-                 stress[first_hour], peak[first_hour], _mean_by(step, fuel_h, weight),
-                 _mean_by(step, cf_h, weight), step)
+    return Steps(month, weight, _mean_by(step, price, weight), stress[first_hour],
+                 {k: v[first_hour] for k, v in flags.items()},
+                 {k: _mean_by(step, v, weight) for k, v in inputs.items()}, step)
+
+
+def site_price_and_stress(scenario: Scenario, site: Site, series: Series,
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """lmp[t] of the site (its node's price, or the fixed price) and its stress hours."""
+    horizon = series.horizon
+    if site.node is None:
+        n = horizon.n_hours
+        return np.full(n, float(site.fixed_price_usd_per_mwh)), np.zeros(n, bool)
+    price = series.price_usd_per_mwh[site.node]
+    stress = series.stress.get(site.node, np.zeros(horizon.n_hours, bool)) | top_hours_per_year(
+        price, horizon, scenario.scenario.stress_hours_per_year)
+    return price, stress
 
 
 def build_problem(scenario: Scenario, series: Series, resolution: str | None = None,
-                  merge_hours: bool = False) -> Problem:
-    """Assemble the problem at `resolution` (default: the scenario's). With `merge_hours`,
-    an hourly problem gives identical hours of a (site, month) one step (exact)."""
+                  merge_hours: bool = False, options: tuple[Option, ...] | None = None,
+                  future: str = "", probability: float = 1.0) -> Problem:
+    """Assemble the problem at `resolution` (default: the scenario's): each option builds
+    its own specs and hourly inputs. With `merge_hours`, an hourly problem gives identical
+    hours of a (site, month) one step (exact)."""
+    from optim.models import registry
+
+    options = registry() if options is None else options
     sc = scenario.scenario
     resolution = resolution or sc.resolution
     blocks = resolution_blocks(resolution)
     horizon = series.horizon
-    n_months, n_hours = horizon.months, horizon.n_hours
-    k = np.arange(n_months)
-    asics = tuple(AsicSpec(a.name, a.efficiency_j_per_th,
-                           sc.block_mw * 1e6 / a.efficiency_j_per_th * a.price_usd_per_th,
-                           a.life_months, a.uptime, a.delivery_months) for a in scenario.asic)
-    gens = tuple(GeneratorSpec(g.name, g.unit_mw, g.capex_usd_per_mw * g.unit_mw, g.life_months,
-                               g.heat_rate_mmbtu_per_mwh, g.vom_usd_per_mwh,
-                               g.fom_usd_per_mw_month, g.lead_time_months, g.availability)
-                 for g in scenario.generator)
-    hashprice_h = series.hashprice_usd_per_ph_day[horizon.day_of_hour]
-    fuel_h = np.zeros((n_hours, len(gens)))
-    cf_h = np.ones((n_hours, len(gens)))
-    for gi, g in enumerate(scenario.generator):
-        if g.fuel_hub is not None:
-            fuel_h[:, gi] = series.fuel_usd_per_mmbtu[g.fuel_hub][horizon.day_of_hour]
-        elif g.fuel_usd_per_mmbtu is not None:
-            fuel_h[:, gi] = g.fuel_usd_per_mmbtu
-        if g.profile:
-            cf_h[:, gi] = series.capacity_factor[g.profile]
-    asic_index = {a.name: i for i, a in enumerate(scenario.asic)}
-    gen_index = {g.name: i for i, g in enumerate(scenario.generator)}
-    no_flags = np.zeros(n_hours, bool)
+    base = SpecContext(scenario, series, horizon)
+    specs = {o.name: o.spec(base) for o in options if o.spec is not None}
     sites = []
     for site in scenario.site:
-        if site.node is not None:
-            price = series.price_usd_per_mwh[site.node]
-            stress = series.stress.get(site.node, no_flags) | top_hours_per_year(
-                price, horizon, sc.stress_hours_per_year)
-            peak = series.peak.get(site.node, no_flags) if site.cp_charge_usd_per_mw_year > 0 \
-                else no_flags
-        else:
-            price = np.full(n_hours, float(site.fixed_price_usd_per_mwh))
-            stress = peak = no_flags
-        fleet = np.zeros(len(asics))
-        for entry in site.existing_fleet:
-            fleet[asic_index[entry.asic]] += entry.mw
-        hosting = None if site.hosting is None else HostingSpec(
-            site.hosting.max_mw, site.hosting.rate_usd_per_mwh, site.hosting.contract_months,
-            site.hosting.max_curtail_share)
-        ai = None
-        if site.ai is not None:
-            a = site.ai
-            committed = np.zeros(n_months, int)
-            for u in a.under_construction:
-                committed += u.halls * (k >= month_index(u.online_month, horizon))
-            ai = AiSpec(a.hall_it_mw, a.max_halls - sum(u.halls for u in a.under_construction),
-                        a.capex_usd_per_mw_it * a.hall_it_mw, a.lease_usd_per_kw_month,
-                        a.life_months, a.lead_time_months, a.pue, a.power_pass_through,
-                        a.opex_usd_per_mw_it_month, a.displaces_mining_mw_per_hall, committed,
-                        np.array([e.halls for e in a.signed], int),
-                        np.array([month_index(e.rfs_month, horizon) for e in a.signed], int),
-                        np.array([e.ld_usd_per_mw_month for e in a.signed], float))
-        generation = tuple(SiteGenSpec(gen_index[g.technology], g.max_units - g.existing_units,
-                                       g.existing_units) for g in site.generation)
-        sites.append(SiteSpec(
-            site.name, site.node, site.firm_import_mw, site.flex_import_mw, site.export_mw,
-            site.energy_adder_usd_per_mwh, site.ppa_mw, site.ppa_price_usd_per_mwh,
-            site.mining_infra_mw, int(np.floor(site.max_new_asic_mw / sc.block_mw + 1e-9)),
-            fleet, site.cp_charge_usd_per_mw_year, hosting, ai, generation,
-            _site_steps(price, stress, peak, hashprice_h, fuel_h, cf_h, horizon, blocks,
-                        merge_hours)))
+        price, stress = site_price_and_stress(scenario, site, series)
+        flags: dict[str, np.ndarray] = {}
+        inputs: dict[tuple[str, str], np.ndarray] = {}
+        site_specs: dict[str, Any] = {}
+        for o in options:
+            ctx = replace(base, own=specs.get(o.name))
+            if o.flags is not None:
+                flags.update(o.flags(ctx, site))
+            if o.hourly is not None:
+                inputs.update({(o.name, k): v for k, v in o.hourly(ctx, site).items()})
+            if o.site_spec is not None:
+                spec = o.site_spec(ctx, site)
+                if spec is not None:
+                    site_specs[o.name] = spec
+        sites.append(SiteSpec(site.name, site.node,
+                              _site_steps(price, stress, flags, inputs, horizon, blocks,
+                                          merge_hours), site_specs))
     r = sc.discount_rate
+    k = np.arange(horizon.months)
     return Problem(sc.name, resolution, horizon, (1.0 + r) ** (-k / 12.0),
                    k % sc.invest_every_months == 0, (1.0 + r) ** (1.0 / 12.0) - 1.0,
-                   sc.pool_fee, sc.block_mw, tuple(sc.capex_budget_usd), asics, gens, tuple(sites))
+                   tuple(sc.capex_budget_usd), specs, tuple(sites), future, probability)

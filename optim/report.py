@@ -1,26 +1,24 @@
-"""Tables a strategist reads in the terminal, computed from a Result (the CLI only renders)."""
+"""Tables a strategist reads in the terminal, computed from a Result (the CLI only renders).
+
+Labels come from the option registry: every option names its own lines, uses and
+headline decisions.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from optim.engine import Result
-
-LINE_LABELS = {
-    "mining_usd": "Self-mining revenue", "hosting_usd": "Hosting revenue",
-    "lease_usd": "AI lease revenue", "pass_through_usd": "AI power pass-through",
-    "export_usd": "Export revenue", "import_usd": "Grid import cost",
-    "fuel_usd": "Fuel and VOM", "ai_opex_usd": "AI opex", "generation_fom_usd": "Generation FOM",
-    "liquidated_damages_usd": "Liquidated damages", "coincident_peak_usd": "Coincident peak (4CP)",
-    "hedge_usd": "Power hedge credits", "capital_charges_usd": "Capital charges",
-}
-USES = ["mining_mw", "hosting_mw", "ai_mw", "generation_mw", "import_mw", "export_mw"]
+from optim.models import registry
+from optim.option import headlines
+from optim.results import flow_labels, line_labels
 
 
 def npv_lines(result: Result) -> pd.DataFrame:
     """NPV lines of the plan that is run (the hourly re-solve when blocks were used)."""
     lines = result.summary.get("npv_lines_hourly_usd") or result.summary["npv_lines_usd"]
-    return pd.DataFrame([(LINE_LABELS.get(k, k), v) for k, v in lines.items()],
+    labels = line_labels()
+    return pd.DataFrame([(labels.get(k, k), v) for k, v in lines.items()],
                         columns=["line", "npv_usd"])
 
 
@@ -31,25 +29,31 @@ def site_uses(result: Result) -> pd.DataFrame:
     rows = []
     for site, frame in monthly.groupby("site", sort=False):
         by_month = frame.set_index("month")
-        for use in USES:
+        for use, label in flow_labels().items():
+            if use not in by_month:
+                continue
             values = [float(by_month.at[m, use]) for m in (start, mid, end)]
             if by_month[use].abs().max() > 1e-6:
-                rows.append((site, use.removesuffix("_mw"), *values))
+                rows.append((site, label, *values))
     return pd.DataFrame(rows, columns=["site", "use", f"{start} MW", f"{mid} MW", f"{end} MW"])
 
 
 def site_builds(result: Result) -> pd.DataFrame:
-    """Per site: ASIC MW bought, halls started, generator units built, months of AI online."""
-    inv = result.investments
+    """Per site: the headline totals of every option's decisions (MW bought, halls, ...)."""
+    return headline_totals(result.investments, result.monthly["site"].unique().tolist(),
+                           labelled=True)
+
+
+def headline_totals(investments: pd.DataFrame, sites: list[str],
+                    labelled: bool = False) -> pd.DataFrame:
+    """Site x headline total of the investments (columns: keys, or labels if `labelled`)."""
     rows = []
-    for site, frame in result.monthly.groupby("site", sort=False):
-        mine = inv[inv["site"] == site]
-        rows.append((site, float(mine.loc[mine["kind"] == "asic", "mw"].sum()),
-                     int(round(mine.loc[mine["kind"] == "ai_hall", "quantity"].sum())),
-                     int(round(mine.loc[mine["kind"] == "generator", "quantity"].sum())),
-                     int((frame["ai_halls_online"] > 1e-6).sum())))
-    return pd.DataFrame(rows, columns=["site", "asic_mw_bought", "halls_started", "units_built",
-                                       "ai_months_online"])
+    for site in sites:
+        mine = investments[investments["site"] == site]
+        rows.append([site, *[float(mine.loc[mine["kind"] == h.kind, h.column].sum())
+                             for h in headlines(registry()).values()]])
+    names = [h.label if labelled else key for key, h in headlines(registry()).items()]
+    return pd.DataFrame(rows, columns=["site", *names])
 
 
 def month_picks(result: Result) -> list[str]:

@@ -14,46 +14,69 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from optim.core import Core
+from optim.core import CORE_LINES, Core
+from optim.option import Option, labels
 
-FLOWS = ("mining_mw", "hosting_mw", "ai_mw", "generation_mw", "import_mw", "export_mw")
-STATES = ("asic_fleet_mw", "hosted_mw", "ai_halls_online", "generator_units")
-LINES = ("mining_usd", "hosting_usd", "lease_usd", "pass_through_usd", "export_usd",
-         "import_usd", "fuel_usd", "ai_opex_usd", "generation_fom_usd",
-         "liquidated_damages_usd", "coincident_peak_usd", "hedge_usd", "capital_charges_usd")
 INVESTMENT_COLUMNS = ["site", "month", "kind", "name", "quantity", "mw", "capex_usd"]
 
 
-def _ordered(names: np.ndarray, canonical: tuple[str, ...]) -> list[str]:
+def line_labels() -> dict[str, str]:
+    """Every cash line of the registered options and the core, in NPV-table order."""
+    from optim.models import registry
+
+    return labels((*registry(), Option("core", lambda _core: None, lines=CORE_LINES)), "lines")
+
+
+def flow_labels() -> dict[str, str]:
+    from optim.models import registry
+
+    return labels(registry(), "flows")
+
+
+def state_labels() -> dict[str, str]:
+    from optim.models import registry
+
+    return labels(registry(), "states")
+
+
+def _ordered(names: np.ndarray, canonical: dict[str, str]) -> list[str]:
     extra = sorted(set(names.tolist()) - set(canonical))
     return [*canonical, *extra]
 
 
 def npv_lines(core: Core, x: np.ndarray) -> dict[str, float]:
-    """Discounted, signed NPV contribution of every line; they add up to the objective."""
+    """Discounted, signed NPV contribution of every line, probability-weighted over the
+    futures; they add up to the objective (the expected NPV)."""
     names, _, month, _, _ = core.cash.arrays()
-    value = core.cash.values(x) * core.problem.discount_factor[month] if len(month) else np.zeros(0)
+    weight = core.future_weights()[core.cash.futures()] if len(month) else np.zeros(0)
+    value = core.cash.values(x) * core.problem.discount_factor[month] * weight \
+        if len(month) else np.zeros(0)
     frame = pd.Series(value).groupby(names).sum() if len(value) else pd.Series(dtype=float)
-    return {line: float(frame.get(line, 0.0)) for line in _ordered(names, LINES)}
+    return {line: float(frame.get(line, 0.0)) for line in _ordered(names, line_labels())}
 
 
 def investments_frame(core: Core, x: np.ndarray) -> pd.DataFrame:
-    """One row per decision taken (quantity > 0)."""
-    p = core.problem
-    rows = []
+    """One row per decision taken (quantity > 0); with several futures a `future` column
+    ("" for a decision shared by every future, listed once)."""
+    rows, seen = [], set()
     for inv in core.investments:
         quantity = x[inv.col]
-        for k, q in zip(inv.month, quantity, strict=True):
-            if q > 1e-6:
-                rows.append((p.sites[inv.site].name, p.horizon.month_labels[k], inv.kind,
+        for key, q in zip(inv.keys, quantity, strict=True):
+            if q > 1e-6 and key not in seen:
+                seen.add(key)
+                rows.append((key.site, core.problem.horizon.month_labels[key.month], inv.kind,
                              inv.name, float(q), float(q * inv.mw_per_unit),
-                             float(q * inv.capex_usd_per_unit)))
-    frame = pd.DataFrame(rows, columns=INVESTMENT_COLUMNS)
+                             float(q * inv.capex_usd_per_unit), key.future))
+    frame = pd.DataFrame(rows, columns=[*INVESTMENT_COLUMNS, "future"])
+    if core.n_futures == 1:
+        frame = frame.drop(columns="future")
     return frame.astype({"quantity": float, "mw": float, "capex_usd": float})
 
 
-def dispatch_by_hour(core: Core, x: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-    """Per site, every flow per detail (`mining_mw:S21XP`, `import_mw`) on every hour.
+def dispatch_by_hour(core: Core, x: np.ndarray,
+                     future: int = 0) -> dict[str, dict[str, np.ndarray]]:
+    """Per site, every flow per detail (`mining_mw:S21XP`, `import_mw`) on every hour of
+    one future.
 
     A blocks plan is expanded: each hour takes its group's value. This is what the
     independent checker reads.
@@ -61,11 +84,12 @@ def dispatch_by_hour(core: Core, x: np.ndarray) -> dict[str, dict[str, np.ndarra
     names, site, step, _, _ = core.flows.arrays()
     details = core.flows.details()
     value = core.flows.values(x)
+    mine_future = core.flows.futures() == future
     out: dict[str, dict[str, np.ndarray]] = {}
-    for s, spec in enumerate(core.problem.sites):
+    for s, spec in enumerate(core.problems[future].sites):
         st = spec.steps
         flows: dict[str, np.ndarray] = {}
-        mine = site == s
+        mine = (site == s) & mine_future
         for key in sorted({f"{n}:{d}" if d else n for n, d in zip(names[mine], details[mine],
                                                                   strict=True)}):
             flow, _, detail = key.partition(":")
@@ -76,42 +100,55 @@ def dispatch_by_hour(core: Core, x: np.ndarray) -> dict[str, dict[str, np.ndarra
     return out
 
 
-def _step_flows(core: Core, x: np.ndarray) -> dict[tuple[int, str], np.ndarray]:
+def _step_flows(core: Core, x: np.ndarray, future: int) -> dict[tuple[int, str], np.ndarray]:
     names, site, step, _, _ = core.flows.arrays()
     value = core.flows.values(x)
+    mine_future = core.flows.futures() == future
     out: dict[tuple[int, str], np.ndarray] = {}
-    for s, spec in enumerate(core.problem.sites):
-        for flow in _ordered(names, FLOWS):
-            pick = (site == s) & (names == flow)
+    for s, spec in enumerate(core.problems[future].sites):
+        for flow in _ordered(names, flow_labels()):
+            pick = (site == s) & (names == flow) & mine_future
             out[(s, flow)] = np.bincount(step[pick], weights=value[pick], minlength=spec.steps.n)
     return out
 
 
 def monthly_frame(core: Core, x: np.ndarray) -> pd.DataFrame:
-    """Site x month: average MW of each use, monthly states, every cash line, margins."""
-    p = core.problem
+    """Site x month: average MW of each use, monthly states, every cash line, margins
+    (with several futures, one block of rows per future and a `future` column)."""
+    frames = [_monthly_frame(core, x, f) for f in range(core.n_futures)]
+    if core.n_futures == 1:
+        return frames[0]
+    for f, frame in enumerate(frames):
+        frame.insert(0, "future", core.problems[f].future)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _monthly_frame(core: Core, x: np.ndarray, future: int) -> pd.DataFrame:
+    p = core.problems[future]
     n = p.n_months
     hours = np.bincount(p.horizon.month_of_hour, minlength=n).astype(float)
-    flows = _step_flows(core, x)
+    flows = _step_flows(core, x, future)
     s_names, s_site, s_month, _, _ = core.states.arrays()
     s_value = core.states.values(x)
+    s_mine = core.states.futures() == future
     c_names, c_site, c_month, _, _ = core.cash.arrays()
     c_value = core.cash.values(x)
-    lines = _ordered(c_names, LINES)
+    c_mine = core.cash.futures() == future
+    lines = _ordered(c_names, line_labels())
     frames = []
     for s, spec in enumerate(p.sites):
         st = spec.steps
         data: dict[str, object] = {"site": spec.name, "month": p.horizon.month_labels}
-        for flow in _ordered(np.array(sorted({f for _, f in flows})), FLOWS):
+        for flow in _ordered(np.array(sorted({f for _, f in flows})), flow_labels()):
             energy = np.bincount(st.month, weights=st.weight_h * flows[(s, flow)], minlength=n)
             data[flow] = energy / hours
-        for state in _ordered(s_names, STATES):
-            pick = (s_site == s) & (s_names == state)
+        for state in _ordered(s_names, state_labels()):
+            pick = (s_site == s) & (s_names == state) & s_mine
             data[state] = np.bincount(s_month[pick], weights=s_value[pick],
                                       minlength=n).astype(float)
         margin = np.zeros(n)
         for line in lines:
-            pick = (c_site == s) & (c_names == line)
+            pick = (c_site == s) & (c_names == line) & c_mine
             data[line] = np.bincount(c_month[pick], weights=c_value[pick],
                                      minlength=n).astype(float)
             margin += data[line]
@@ -122,10 +159,10 @@ def monthly_frame(core: Core, x: np.ndarray) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def hourly_frame(core: Core, x: np.ndarray) -> pd.DataFrame:
-    """Site x hour dispatch (only for an hourly-resolution model)."""
-    p = core.problem
-    flows = _step_flows(core, x)
+def hourly_frame(core: Core, x: np.ndarray, future: int = 0) -> pd.DataFrame:
+    """Site x hour dispatch of one future (only for an hourly-resolution model)."""
+    p = core.problems[future]
+    flows = _step_flows(core, x, future)
     stamps = pd.DatetimeIndex(p.horizon.hours_utc.astype("datetime64[us]")).tz_localize("UTC")
     frames = []
     for s, spec in enumerate(p.sites):
@@ -146,9 +183,11 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
-def write_results(out: Path, summary: dict, tables: dict[str, pd.DataFrame]) -> Path:
-    """Write summary.json and the Parquet tables into `out` atomically (temp folder, rename);
-    the summary records the seconds spent writing the tables as `write_s`."""
+def write_results(out: Path, summary: dict, tables: dict[str, pd.DataFrame],
+                  extra_files: dict[str, bytes] | None = None) -> Path:
+    """Write summary.json, the Parquet tables and `extra_files` (name -> bytes, e.g. the
+    run's log) into `out` atomically (temp folder, rename); the summary records the
+    seconds spent writing the tables as `write_s`."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
@@ -159,6 +198,8 @@ def write_results(out: Path, summary: dict, tables: dict[str, pd.DataFrame]) -> 
             _write_parquet(frame, tmp / f"{name}.parquet")
         summary["write_s"] = round(time.perf_counter() - t0, 3)
         write_json_atomic(tmp / "summary.json", summary)
+        for name, payload in (extra_files or {}).items():
+            (tmp / name).write_bytes(payload)
         old = None
         if out.exists():
             old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"

@@ -13,7 +13,15 @@ import typing
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from optim.errors import InputError
 
@@ -69,101 +77,13 @@ class DataSection(Strict):
     profiles: str | None = None
 
 
-class Asic(Strict):
-    name: str = Field(min_length=1)
-    efficiency_j_per_th: Pos
-    price_usd_per_th: NonNeg
-    life_months: int = Field(gt=0)
-    uptime: Share = 1.0
-    delivery_months: int = Field(0, ge=0)
-
-
-class Generator(Strict):
-    name: str = Field(min_length=1)
-    unit_mw: Pos
-    capex_usd_per_mw: NonNeg
-    life_months: int = Field(gt=0)
-    heat_rate_mmbtu_per_mwh: NonNeg = 0.0
-    vom_usd_per_mwh: NonNeg = 0.0
-    fom_usd_per_mw_month: NonNeg = 0.0
-    lead_time_months: int = Field(0, ge=0)
-    fuel_hub: str | None = None
-    fuel_usd_per_mmbtu: NonNeg | None = None
-    availability: Share = 1.0
-    profile: str = ""
-
-    @model_validator(mode="after")
-    def _one_fuel(self) -> Generator:
-        if self.fuel_hub is not None and self.fuel_usd_per_mmbtu is not None:
-            raise ValueError("give either fuel_hub or fuel_usd_per_mmbtu, not both")
-        return self
-
-
-class FleetEntry(Strict):
-    asic: str
-    mw: NonNeg
-
-
-class Hosting(Strict):
-    rate_usd_per_mwh: float
-    max_mw: NonNeg = 0.0
-    contract_months: int = Field(1, ge=1)
-    max_curtail_share: float = Field(0.0, ge=0, le=1)
-
-
-class UnderConstruction(Strict):
-    halls: int = Field(gt=0)
-    online_month: str
-
-    _online = field_validator("online_month")(_month)
-
-
-class SignedLease(Strict):
-    halls: int = Field(gt=0)
-    rfs_month: str
-    ld_usd_per_mw_month: NonNeg
-
-    _rfs = field_validator("rfs_month")(_month)
-
-
-class Ai(Strict):
-    hall_it_mw: Pos
-    max_halls: int = Field(ge=0)
-    capex_usd_per_mw_it: NonNeg
-    lease_usd_per_kw_month: float
-    life_months: int = Field(gt=0)
-    lead_time_months: int = Field(0, ge=0)
-    pue: float = Field(1.0, ge=1)
-    power_pass_through: bool = False
-    opex_usd_per_mw_it_month: NonNeg = 0.0
-    displaces_mining_mw_per_hall: NonNeg = 0.0
-    under_construction: list[UnderConstruction] = []
-    signed: list[SignedLease] = []
-
-
-class SiteGeneration(Strict):
-    technology: str
-    max_units: int = Field(ge=0)
-    existing_units: int = Field(0, ge=0)
-
-
 class Site(Strict):
+    """A `[[site]]` entry: its name and where its power is priced. Each option adds its
+    own fields to this base (see `scenario_model`)."""
+
     name: str = Field(min_length=1)
     node: str | None = None
     fixed_price_usd_per_mwh: float | None = None
-    firm_import_mw: NonNeg = 0.0
-    flex_import_mw: NonNeg = 0.0
-    export_mw: NonNeg = 0.0
-    energy_adder_usd_per_mwh: NonNeg = 0.0
-    ppa_mw: NonNeg = 0.0
-    ppa_price_usd_per_mwh: float = 0.0
-    mining_infra_mw: float = 0.0
-    max_new_asic_mw: NonNeg = 0.0
-    existing_fleet: list[FleetEntry] = []
-    hosting: Hosting | None = None
-    ai: Ai | None = None
-    cp_charge_usd_per_mw_year: NonNeg = 0.0
-    generation: list[SiteGeneration] = []
 
     @model_validator(mode="after")
     def _one_price(self) -> Site:
@@ -178,47 +98,28 @@ SolverValue = bool | int | float | str
 
 
 class Scenario(Strict):
-    """A whole scenario file, validated; `base_dir` resolves the [data] paths."""
+    """A whole scenario file, validated; `base_dir` resolves the [data] paths.
+
+    This base holds the sections every scenario has; `scenario_model()` extends it (and
+    `Site`, `DataSection`) with the fields of every registered option.
+    """
 
     scenario: ScenarioSection
     data: DataSection
-    asic: list[Asic] = []
-    generator: list[Generator] = []
     site: list[Site] = Field(min_length=1)
     solver: dict[str, SolverValue] = {}
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
-        problems: list[str] = []
-        for kind, items in (("asic", self.asic), ("generator", self.generator),
-                            ("site", self.site)):
-            names = [item.name for item in items]
-            for dup in sorted({n for n in names if names.count(n) > 1}):
-                problems.append(f"{kind}: name {dup!r} is used more than once")
-        asics = {a.name for a in self.asic}
-        gens = {g.name: g for g in self.generator}
-        for i, site in enumerate(self.site):
-            where = f"site[{i}] ({site.name})"
-            for j, entry in enumerate(site.existing_fleet):
-                if entry.asic not in asics:
-                    problems.append(f"{where}.existing_fleet[{j}].asic: {entry.asic!r} is not an "
-                                    f"[[asic]] entry{_suggest(entry.asic, asics)}")
-            techs = [g.technology for g in site.generation]
-            for j, entry in enumerate(site.generation):
-                if entry.technology not in gens:
-                    problems.append(f"{where}.generation[{j}].technology: {entry.technology!r} is "
-                                    f"not a [[generator]] entry{_suggest(entry.technology, gens)}")
-                if techs.count(entry.technology) > 1:
-                    problems.append(f"{where}.generation[{j}]: technology {entry.technology!r} "
-                                    "is listed more than once")
-        for g in self.generator:
-            if g.fuel_hub is not None and self.data.fuel is None:
-                problems.append(f"generator {g.name!r}: fuel_hub {g.fuel_hub!r} needs "
-                                "[data].fuel")
-            if g.profile and self.data.profiles is None:
-                problems.append(f"generator {g.name!r}: profile {g.profile!r} needs "
-                                "[data].profiles")
+        from optim.models import registry
+
+        names = [site.name for site in self.site]
+        problems = [f"site: name {dup!r} is used more than once"
+                    for dup in sorted({n for n in names if names.count(n) > 1})]
+        for option in registry():
+            if option.validate is not None:
+                problems += option.validate(self)
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -227,6 +128,28 @@ class Scenario(Strict):
         """The absolute path of a [data] file, or None when it is not given."""
         value = getattr(self.data, key)
         return None if value is None else (self.base_dir / value).resolve()
+
+
+_MODELS: dict[tuple[int, ...], type[Scenario]] = {}
+
+
+def scenario_model() -> type[Scenario]:
+    """The scenario schema of the registered options: the base sections plus each
+    option's top-level tables, `[[site]]` fields and `[data]` files."""
+    from optim.models import registry
+
+    options = registry()
+    key = tuple(id(o) for o in options)
+    if key not in _MODELS:
+        def fields(attribute: str) -> dict:
+            return {k: v for o in options for k, v in getattr(o, attribute).items()}
+
+        site = create_model("Site", __base__=Site, **fields("site_fields"))
+        data = create_model("DataSection", __base__=DataSection, **fields("data_fields"))
+        _MODELS[key] = create_model("Scenario", __base__=Scenario, data=(data, ...),
+                                    site=(list[site], Field(min_length=1)),
+                                    **fields("scenario_fields"))
+    return _MODELS[key]
 
 
 def _suggest(name: str, valid: typing.Iterable[str]) -> str:
@@ -246,7 +169,7 @@ def _model_classes(annotation: object) -> list[type[BaseModel]]:
 
 def _fields_at(loc: tuple) -> list[str]:
     """Valid keys of the table found at `loc` (for 'did you mean' hints)."""
-    model: type[BaseModel] | None = Scenario
+    model: type[BaseModel] | None = scenario_model()
     for part in loc:
         if model is None:
             return []
@@ -294,7 +217,7 @@ def _describe(raw: dict, error: dict) -> str:
 def parse_scenario(raw: dict, base_dir: Path, source: str = "scenario") -> Scenario:
     """Validate a scenario mapping; raise InputError listing every problem."""
     try:
-        return Scenario.model_validate({**raw, "base_dir": base_dir})
+        return scenario_model().model_validate({**raw, "base_dir": base_dir})
     except ValidationError as exc:
         lines = [line for e in exc.errors() for line in _describe(raw, e).split("\n")]
         problems = list(dict.fromkeys(lines))

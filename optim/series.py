@@ -6,8 +6,9 @@ the horizon are ignored; inside it, every hour (or date) must be present exactly
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,16 +66,17 @@ class Series:
     stress: dict[str, np.ndarray] = field(default_factory=dict)  # node -> bool (T,)
     peak: dict[str, np.ndarray] = field(default_factory=dict)  # node -> bool (T,)
     capacity_factor: dict[str, np.ndarray] = field(default_factory=dict)  # profile -> (T,)
+    extra: dict[str, Any] = field(default_factory=dict)  # option name -> its own inputs
 
     def scaled(self, hashprice: float = 1.0, prices: float = 1.0,
                price_shift_usd_per_mwh: float = 0.0, fuel: float = 1.0) -> Series:
         """A copy with scalar sensitivities applied (for sweeps; no file is re-read)."""
-        return Series(
-            self.horizon,
-            {n: p * prices + price_shift_usd_per_mwh for n, p in self.price_usd_per_mwh.items()},
-            self.hashprice_usd_per_ph_day * hashprice,
-            {h: f * fuel for h, f in self.fuel_usd_per_mmbtu.items()},
-            self.stress, self.peak, self.capacity_factor)
+        return replace(
+            self,
+            price_usd_per_mwh={n: p * prices + price_shift_usd_per_mwh
+                               for n, p in self.price_usd_per_mwh.items()},
+            hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day * hashprice,
+            fuel_usd_per_mmbtu={h: f * fuel for h, f in self.fuel_usd_per_mmbtu.items()})
 
 
 class _FileCheck:
@@ -281,8 +283,8 @@ def read_series(scenario: Scenario) -> Series:
     """Read every series the scenario needs; all files are checked before any error is raised."""
     horizon = Horizon.of(scenario.scenario.start, scenario.scenario.months)
     nodes = sorted({s.node for s in scenario.site if s.node is not None})
-    hubs = sorted({g.fuel_hub for g in scenario.generator if g.fuel_hub is not None})
-    profiles = sorted({g.profile for g in scenario.generator if g.profile})
+    needs = series_needs(scenario)
+    hubs, profiles = sorted(needs.get("fuel", ())), sorted(needs.get("profiles", ()))
     errors: list[InputError] = []
 
     def attempt(fn, *args, default=None):  # noqa: ANN001, ANN202
@@ -305,10 +307,27 @@ def read_series(scenario: Scenario) -> Series:
         flags = attempt(read_events, scenario.path("events"), nodes, known, horizon)
         if flags is not None:
             stress, peak = flags
+    extra = {o.name: attempt(o.read, scenario, horizon) for o in _registry() if o.read}
     if errors:
         raise InputError([f"{e.source}: {p}" for e in errors for p in e.problems],
                          "input series")
-    return Series(horizon, prices, hashprice, fuel, stress, peak, cf)
+    return Series(horizon, prices, hashprice, fuel, stress, peak, cf, extra)
+
+
+def _registry() -> tuple:
+    from optim.models import registry
+
+    return registry()
+
+
+def series_needs(scenario: Scenario) -> dict[str, set[str]]:
+    """The fuel hubs and profiles the options of `scenario` read from the shared files."""
+    needs: dict[str, set[str]] = {}
+    for option in _registry():
+        if option.series_needs is not None:
+            for key, names in option.series_needs(scenario).items():
+                needs.setdefault(key, set()).update(names)
+    return needs
 
 
 def _nodes_in(path: Path | None) -> set[str]:

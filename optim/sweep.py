@@ -31,21 +31,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from optim.errors import InputError
-from optim.results import LINES, write_json_atomic, write_table_atomic
+from optim.results import line_labels, write_json_atomic, write_table_atomic
 from optim.scenario import (
-    Ai,
-    Asic,
-    Generator,
-    Hosting,
     ScenarioSection,
-    Site,
     Strict,
+    _model_classes,
     parse_scenario,
+    scenario_model,
 )
-from optim.series import read_series
+from optim.series import read_series, series_needs
 
 SERIES_PATHS = {"series.hashprice.scale": "hashprice", "series.prices.scale": "prices",
                 "series.prices.shift_usd_per_mwh": "price_shift_usd_per_mwh",
@@ -113,22 +110,32 @@ class Sweep:
 
 
 def valid_paths(raw: dict) -> list[str]:
-    """Every dotted path a sweep may set, given the base scenario's names."""
-    def fields(model: type[Strict], skip: tuple[str, ...] = ()) -> list[str]:
-        return [f for f, info in model.model_fields.items() if f not in skip
-                and "list" not in str(info.annotation)]
+    """Every dotted path a sweep may set, given the base scenario's names: the scalar
+    fields of [scenario], of every named entry of a top-level table ([[asic]], ...) and of
+    every site, and of each site's option tables (`site.NAME.hosting.rate_usd_per_mwh`)."""
+    model = scenario_model()
 
-    out = [f"scenario.{f}" for f in fields(ScenarioSection)] + list(SERIES_PATHS)
+    def scalars(cls: type[BaseModel], skip: tuple[str, ...] = ()) -> list[str]:
+        return [f for f, info in cls.model_fields.items() if f not in skip
+                and "list" not in str(info.annotation) and not _model_classes(info.annotation)]
+
+    out = [f"scenario.{f}" for f in scalars(ScenarioSection)] + list(SERIES_PATHS)
     out.append("scenario.capex_budget_usd")
-    for a in raw.get("asic", []):
-        out += [f"asic.{a.get('name')}.{f}" for f in fields(Asic, ("name",))]
-    for g in raw.get("generator", []):
-        out += [f"generator.{g.get('name')}.{f}" for f in fields(Generator, ("name",))]
+    site_model = _model_classes(model.model_fields["site"].annotation)[0]
+    for table, info in model.model_fields.items():
+        inner = _model_classes(info.annotation)
+        if table in ("scenario", "data", "site") or not inner or "name" not in \
+                inner[0].model_fields:
+            continue
+        for item in raw.get(table, []):
+            out += [f"{table}.{item.get('name')}.{f}" for f in scalars(inner[0], ("name",))]
+    nested = {f: _model_classes(info.annotation)[0] for f, info in site_model.model_fields.items()
+              if _model_classes(info.annotation) and "list" not in str(info.annotation)}
     for s in raw.get("site", []):
         base = f"site.{s.get('name')}"
-        out += [f"{base}.{f}" for f in fields(Site, ("name", "hosting", "ai"))]
-        out += [f"{base}.hosting.{f}" for f in fields(Hosting)]
-        out += [f"{base}.ai.{f}" for f in fields(Ai)]
+        out += [f"{base}.{f}" for f in scalars(site_model, ("name",))]
+        for f, cls in nested.items():
+            out += [f"{base}.{f}.{g}" for g in scalars(cls)]
     return out
 
 
@@ -282,8 +289,7 @@ def _prepare_tasks(sweep: Sweep, root: Path, cases: list[Case]) -> list[dict]:
         key = (sc.scenario.start, sc.scenario.months,
                tuple(sorted(sc.data.model_dump().items())),
                tuple(sorted({s.node for s in sc.site if s.node})),
-               tuple(sorted({g.fuel_hub for g in sc.generator if g.fuel_hub})),
-               tuple(sorted({g.profile for g in sc.generator if g.profile})))
+               tuple(sorted((k, tuple(sorted(v))) for k, v in series_needs(sc).items())))
         if key not in series_files:
             target = work / f"series-{hashlib.sha256(repr(key).encode()).hexdigest()[:12]}.pkl"
             with open(target, "wb") as fh:
@@ -356,13 +362,12 @@ def _execute(tasks: list[dict], workers: int | None, scheduler: str | None) -> I
 
 
 def _headline(investments: pd.DataFrame, sites: list[str]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for site in sites:
-        mine = investments[investments["site"] == site]
-        out[f"halls__{site}"] = float(mine.loc[mine["kind"] == "ai_hall", "quantity"].sum())
-        out[f"asic_mw__{site}"] = float(mine.loc[mine["kind"] == "asic", "mw"].sum())
-        out[f"generator_mw__{site}"] = float(mine.loc[mine["kind"] == "generator", "mw"].sum())
-    return out
+    """Every option's headline totals per site, as columns `<key>__<site>`."""
+    from optim.report import headline_totals
+
+    totals = headline_totals(investments, sites).set_index("site")
+    return {f"{key}__{site}": float(totals.at[site, key]) for site in sites
+            for key in totals.columns}
 
 
 def summary_table(sweep: Sweep, root: Path, rows: dict[str, dict]) -> pd.DataFrame:
@@ -383,7 +388,7 @@ def summary_table(sweep: Sweep, root: Path, rows: dict[str, dict]) -> pd.DataFra
             record["npv_usd"] = s["npv_usd"]
             record["npv_hourly_usd"] = s.get("npv_hourly_usd")
             lines = s.get("npv_lines_hourly_usd") or s["npv_lines_usd"]
-            record.update({line: lines.get(line, 0.0) for line in LINES})
+            record.update({line: lines.get(line, 0.0) for line in line_labels()})
             record.update(_headline(pd.read_parquet(folder / "investments.parquet"), sites))
             record["mip_gap"] = s.get("mip_gap")
             record["solve_s"] = s.get("solve_s")
@@ -392,7 +397,8 @@ def summary_table(sweep: Sweep, root: Path, rows: dict[str, dict]) -> pd.DataFra
         record["resumed"] = bool(row.get("skipped", False))
         records.append(record)
     frame = pd.DataFrame(records)
-    for col in ("npv_usd", "npv_hourly_usd", *LINES, "mip_gap", "solve_s", "total_s", "wall_s"):
+    for col in ("npv_usd", "npv_hourly_usd", *line_labels(), "mip_gap", "solve_s", "total_s",
+                "wall_s"):
         if col in frame:
             frame[col] = pd.to_numeric(frame[col], errors="coerce")
     return frame

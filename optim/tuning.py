@@ -66,6 +66,10 @@ class Tuning:
             raise InputError(problems, ENV)
         return cls(**values)
 
+    def describe(self) -> dict[str, object]:
+        """The levers in force, for summary.json."""
+        return dataclasses.asdict(self)
+
     def decomposes(self, resolution: str) -> bool:
         return self.decompose == "always" or (self.decompose == "hourly" and
                                               resolution == "hourly")

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
-import cli
-import models.mining
 import optim
+import optim.models.mining
+from optim import cli
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mining_curtail" / "scenario.toml"
 
@@ -24,12 +24,12 @@ def test_summary_records_the_check() -> None:
 
 def test_a_wrong_revenue_rate_in_the_model_fails_the_check(tmp_path: Path,
                                                            monkeypatch) -> None:  # noqa: ANN001
-    real = models.mining.revenue_usd_per_mwh
+    real = optim.models.mining.revenue_usd_per_mwh
 
     def inflated(*args: object) -> np.ndarray:
         return real(*args) * 1.01
 
-    monkeypatch.setattr(models.mining, "revenue_usd_per_mwh", inflated)
+    monkeypatch.setattr(optim.models.mining, "revenue_usd_per_mwh", inflated)
     out = tmp_path / "out"
     result = CliRunner().invoke(cli.app, ["solve", str(FIXTURE), "--out", str(out)])
     assert result.exit_code == 5, result.output

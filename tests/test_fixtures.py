@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import cli
+from optim import cli
 from optim.regress import find_fixtures, run_fixture
 
 FIXTURES = Path(__file__).parent / "fixtures"
