@@ -5,13 +5,18 @@ from __future__ import annotations
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from optim.log import RunLog
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Plan a power portfolio: self-mining, hosting, AI colocation, generation.")
@@ -21,20 +26,46 @@ err_console = Console(stderr=True)
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario TOML file.", dir_okay=False)]
 
 
-def _fail(exc: Exception) -> typer.Exit:
+_debug = False
+
+
+@app.callback()
+def _options(debug: Annotated[bool, typer.Option(
+        "--debug", envvar="OPTIM_DEBUG",
+        help="Show the full traceback of an error.")] = False) -> None:
+    """Plan a power portfolio: self-mining, hosting, AI colocation, generation."""
+    global _debug
+    _debug = debug
+
+
+def _fail(exc: Exception, log: RunLog | None = None) -> typer.Exit:
+    """Report `exc` (one line; with --debug its traceback first), record it in the run's
+    log, and return the Exit with its code (1 for an unexpected error)."""
     from optim.errors import OptimError
 
-    code = exc.exit_code if isinstance(exc, OptimError) else 1
-    err_console.print(f"[bold red]error[/] (exit {code}): {exc}", highlight=False, markup=True,
-                      soft_wrap=True)
+    expected = isinstance(exc, OptimError)
+    code = exc.exit_code if expected else 1
+    if _debug:
+        err_console.print("".join(traceback.format_exception(exc)), highlight=False,
+                          markup=False, soft_wrap=True, end="")
+    hint = "" if expected or _debug else \
+        " (a bug? run with --debug or OPTIM_DEBUG=1 for the traceback)"
+    what = "" if expected else f"{type(exc).__name__}: "
+    err_console.print(f"[bold red]error[/] (exit {code}): {escape(f'{what}{exc}{hint}')}",
+                      highlight=False, markup=True, soft_wrap=True)
+    if log is not None:
+        log.error(exc, code, traceback=not expected or _debug)
+        where = log.finish(code)
+        err_console.print(f"log: {where}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
 class _Phases:
-    """Shows the phases of a run on stderr, each with its duration."""
+    """Shows the phases of a run on stderr, each with its duration, and logs them."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, log: RunLog | None = None) -> None:
         self.quiet = quiet
+        self.log = log
         self.current: str | None = None
         self.t0 = time.perf_counter()
         self.status = None if quiet else err_console.status("starting")
@@ -51,15 +82,39 @@ class _Phases:
             self.status.update(f"{phase} ...")
 
     def _close(self) -> None:
-        if self.current is not None and not self.quiet:
-            err_console.print(f"  [green]✓[/] {self.current} {time.perf_counter() - self.t0:.2f} s",
-                              highlight=False)
+        if self.current is None:
+            return
+        seconds = time.perf_counter() - self.t0
+        if self.log is not None:
+            self.log.phase(self.current, seconds)
+        if not self.quiet:
+            err_console.print(f"  [green]✓[/] {self.current} {seconds:.2f} s", highlight=False)
+        self.current = None
 
-    def __exit__(self, *exc: object) -> None:
-        if exc[0] is None:
+    def close(self) -> None:
+        """End the current phase (recorded)."""
+        self._close()
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if kind is None:
             self._close()
+        elif self.current is not None and self.log is not None:
+            self.log.info(f"phase {self.current}: stopped by {kind.__name__} after "
+                          f"{time.perf_counter() - self.t0:.3f} s")
         if self.status is not None:
-            self.status.__exit__(*exc)
+            self.status.__exit__(kind, *exc)
+
+
+def _log_outcome(log: RunLog, s: dict) -> None:
+    """The headline of a solved run, for its log."""
+    hourly = "" if s.get("npv_hourly_usd") is None else \
+        f", hourly re-solve {_money(s['npv_hourly_usd'])} USD"
+    log.info(f"outcome: status {s['status']}, NPV {_money(s['npv_usd'])} USD "
+             f"({s['resolution']}){hourly}, gap {s['mip_gap']}, bound "
+             f"{_money(s['bound_usd'])} USD, solved by site {s.get('solved_by_site')}, "
+             f"verified {s.get('verified', 'not checked')}")
+    log.info(f"size: {s['variables']} variables ({s['integers']} integer), "
+             f"{s['constraints']} constraints; total {s['total_s']} s")
 
 
 def _money(v: float | None) -> str:
@@ -124,31 +179,47 @@ def solve(
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Re-check the plan "
                                          "independently (constraints and NPV).")] = True,
 ) -> None:
-    """Solve a scenario and write its results folder."""
+    """Solve a scenario and write its results folder (with its log, optim.log)."""
     from optim import load_scenario
     from optim import solve as run
     from optim.errors import InputError, VerificationError
+    from optim.log import RunLog
     from optim.scenario import RESOLUTION_RE
 
+    log = RunLog("solve", scenario=scenario.resolve(), out=out, resolution=resolution,
+                 mip_gap=mip_gap, time_limit_s=time_limit, hourly=hourly, verify=verify)
+    placed = False  # the log is already in the (written) results folder
     try:
         if resolution is not None and not RESOLUTION_RE.match(resolution):
             raise InputError(f"--resolution: must be 'hourly' or 'blocks:K', got {resolution!r}",
                              "command line")
         sc = load_scenario(scenario)
         target = out or Path("results") / sc.scenario.name
-        with _Phases(quiet) as phases:
+        log.info(f"results folder: {target.resolve()}")
+        with _Phases(quiet, log) as phases:
             try:
                 result = run(sc, resolution=resolution, mip_gap=mip_gap,
                              time_limit_s=time_limit, hourly=hourly, check=verify,
                              progress=phases)
             except VerificationError as exc:
                 phases("write")
-                exc.result.write(target)
+                log.error(exc, exc.exit_code, traceback=False)
+                written = exc.result.write(target, extra_files=log.files())
+                phases.close()
+                log.finish(exc.exit_code, written)
+                placed = True
                 raise
+            _log_outcome(log, result.summary)
+            if result.status != "optimal":
+                log.warning(f"stopped at the time limit; the plan is feasible but only within "
+                            f"a gap of {result.summary['mip_gap']}")
             phases("write")
-            written = result.write(target)
+            written = result.write(target, extra_files=log.files())
+        log.finish(0, written)
     except Exception as exc:  # noqa: BLE001
-        raise _fail(exc) from None
+        raise _fail(exc, None if placed else log) from None
+    finally:
+        log.close()
     if result.status != "optimal":
         err_console.print(f"[yellow]warning[/]: stopped at the time limit; the plan is feasible "
                           f"but only within a gap of {result.summary['mip_gap']}")
@@ -188,17 +259,21 @@ def sample(
                                                   "data/sample/generated].")] = None,
     if_missing: Annotated[bool, typer.Option("--if-missing", help="Do nothing when the "
                                              "files are already there.")] = False,
+    reserve_year: Annotated[int, typer.Option(
+        "--reserve-year", help="ERCOT ancillary-service year replayed in reserve_prices.parquet:"
+        " 2023 (scarcity regime) or 2024 (battery era); both are also written as "
+        "reserve_prices_<year>.parquet.")] = 2023,
 ) -> None:
     """Build the sample portfolio's Parquet inputs from the public raw data."""
     from optim import sample as sample_data
 
     target = out or sample_data.default_out_dir()
-    names = ("prices", "hashprice", "fuel", "events")
-    if if_missing and all((target / f"{n}.parquet").is_file() for n in names):
+    if if_missing and all((target / name).is_file() for name in sample_data.output_names()):
         out_console.print(f"sample data present in {target}", highlight=False)
         return
     try:
-        written = sample_data.build_sample(raw or sample_data.default_raw_dir(), target)
+        written = sample_data.build_sample(raw or sample_data.default_raw_dir(), target,
+                                           reserve_year=reserve_year)
     except Exception as exc:  # noqa: BLE001
         raise _fail(exc) from None
     for path in written:
@@ -252,15 +327,34 @@ def sweep(
                                                        "(tcp://host:port) instead.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-run cases already done.")] = False,
 ) -> None:
-    """Run a batch of scenario cases and rank them (exit 6 if some case failed)."""
+    """Run a batch of scenario cases and rank them (exit 6 if some case failed).
+
+    The sweep folder's optim.log records every run of the sweep."""
+    from optim.log import RunLog
+
+    log = RunLog("sweep", sweep=sweep_file.resolve(), out=out.resolve(), workers=workers,
+                 scheduler=scheduler, force=force)
+    with log:
+        try:
+            code, folder = _sweep(sweep_file, out, workers, scheduler, force, log)
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc, log) from None
+        log.finish(code, folder, append=True)
+    if code:
+        raise typer.Exit(code)
+
+
+def _sweep(sweep_file: Path, out: Path, workers: int | None, scheduler: str | None,
+           force: bool, log: RunLog) -> tuple[int, Path]:
+    """The sweep command's work; returns its exit code and the sweep folder."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from optim import sweep as sweeps
 
-    try:
-        spec = sweeps.load_sweep(sweep_file)
-    except Exception as exc:  # noqa: BLE001
-        raise _fail(exc) from None
+    spec = sweeps.load_sweep(sweep_file)
+    names = {c.case_id: c.name for c in spec.cases}
+    log.info(f"sweep {spec.name!r}: {len(spec.cases)} cases, timeout {spec.timeout_s:g} s per "
+             f"case, folder {(out / spec.name).resolve()}")
     counts = {"done": 0, "failed": 0}
     progress = Progress(TextColumn("{task.description}"), BarColumn(),
                         TextColumn("{task.completed}/{task.total}"),
@@ -275,16 +369,18 @@ def sweep(
 
     def finished(row: dict) -> None:
         counts["done" if row["status"] == "solved" else "failed"] += 1
+        log.info(f"case {names.get(row['case_id'], '?')!r} ({row['case_id']}): "
+                 f"{row['status']} in {row.get('wall_s', 0.0):.2f} s"
+                 + (f": {row['error']}" if row.get("error") else ""))
         left = len(spec.cases) - progress.tasks[0].completed - 1
         progress.update(bar, advance=1, done=counts["done"], failed=counts["failed"],
                         running=max(0, min(left, workers or 99)))
 
-    try:
-        with progress:
-            outcome = sweeps.run_sweep(spec, out, workers=workers, scheduler=scheduler,
-                                       force=force, on_case=finished, on_start=started)
-    except Exception as exc:  # noqa: BLE001
-        raise _fail(exc) from None
+    with progress:
+        outcome = sweeps.run_sweep(spec, out, workers=workers, scheduler=scheduler,
+                                   force=force, on_case=finished, on_start=started)
+    log.info(f"outcome: {len(spec.cases) - outcome.failed} solved ({outcome.skipped} resumed), "
+             f"{outcome.failed} failed; summary {outcome.path}")
     ranked = outcome.summary.sort_values("npv_usd", ascending=False, na_position="last")
     shown = ranked[["case", "status", "npv_usd", *(c for c in ("npv_hourly_usd",)
                                                     if c in ranked)]]
@@ -304,11 +400,11 @@ def sweep(
         out_console.print(tornado_table)
     failures = outcome.summary[outcome.summary["status"].isin(sweeps.SOLVED) == False]  # noqa: E712
     for r in failures.itertuples(index=False):
-        err_console.print(f"[red]{r.case}[/] ({r.case_id}): {r.status}: {r.error}",
+        err_console.print(f"[red]{escape(str(r.case))}[/] ({r.case_id}): {r.status}: "
+                          f"{escape(str(r.error))}",
                           highlight=False)
     out_console.print(f"summary: {outcome.path}", highlight=False)
-    if outcome.failed:
-        raise typer.Exit(6)
+    return (6 if outcome.failed else 0), outcome.path.parent
 
 
 def _register_headroom() -> None:

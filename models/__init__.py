@@ -7,7 +7,7 @@ diagnosis and the independent check) iterates `registry()`.
 
 from __future__ import annotations
 
-from optim.models import ai, generation, grid, hosting, mining
+from optim.models import ai, generation, grid, hosting, mining, reserves
 from optim.option import Option, build_order
 
 OPTIONS: tuple[Option, ...] = (
@@ -16,6 +16,7 @@ OPTIONS: tuple[Option, ...] = (
     hosting.OPTION,
     ai.OPTION,
     generation.OPTION,
+    reserves.OPTION,
 )
 
 

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 
 from optim.checks import ai as checker
 from optim.core import Core
-from optim.option import Headline, Option, SpecContext
+from optim.option import Headline, Option, RowPart, SpecContext
 from optim.problem import Problem, SiteSpec, month_index
 from optim.scenario import NonNeg, Pos, Site, Strict, _month
 
@@ -98,6 +98,16 @@ def conflicts(problem: Problem, site: SiteSpec) -> list[str]:
             f"{-ai.max_new_halls}"]
 
 
+def row_parts(problem: Problem, site: SiteSpec) -> list[RowPart]:
+    """Halls under construction displace mining infrastructure whatever the plan."""
+    ai: AiSpec | None = site.spec(NAME)
+    if ai is None or ai.displaces_mining_mw_per_hall <= 0:
+        return []
+    return [RowPart(INFRA_ROW, ai.displaces_mining_mw_per_hall * ai.committed_online_halls,
+                    f"ai.displaces_mining_mw_per_hall {ai.displaces_mining_mw_per_hall:g} x "
+                    "halls under construction")]
+
+
 def build(core: Core) -> None:
     p = core.problem
     b = core.block(NAME)
@@ -176,6 +186,7 @@ OPTION = Option(
     site_fields={"ai": (Ai | None, None)},
     site_spec=site_spec,
     conflicts=conflicts,
+    row_parts=row_parts,
     lines={"lease_usd": ("AI lease revenue", 3), "pass_through_usd": ("AI power pass-through", 4),
            "ai_opex_usd": ("AI opex", 8), "liquidated_damages_usd": ("Liquidated damages", 10)},
     flows={"ai_mw": ("ai", 3)},

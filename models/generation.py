@@ -16,7 +16,7 @@ from optim.checks import generation as checker
 from optim.core import Core
 from optim.option import Headline, Option, SpecContext
 from optim.problem import Problem, SiteSpec
-from optim.scenario import NonNeg, Pos, Scenario, Share, Site, Strict, _suggest
+from optim.scenario import NonNeg, Pos, Scenario, Share, Site, Strict, site_references
 
 NAME = "generation"
 
@@ -69,19 +69,7 @@ class SiteGenSpec:
 
 
 def validate(scenario: Scenario) -> list[str]:
-    names = [g.name for g in scenario.generator]
-    problems = [f"generator: name {dup!r} is used more than once"
-                for dup in sorted({n for n in names if names.count(n) > 1})]
-    for i, site in enumerate(scenario.site):
-        techs = [g.technology for g in site.generation]
-        for j, entry in enumerate(site.generation):
-            where = f"site[{i}] ({site.name}).generation[{j}]"
-            if entry.technology not in names:
-                problems.append(f"{where}.technology: {entry.technology!r} is not a "
-                                f"[[generator]] entry{_suggest(entry.technology, names)}")
-            if techs.count(entry.technology) > 1:
-                problems.append(f"{where}: technology {entry.technology!r} is listed more "
-                                "than once")
+    problems = site_references(scenario, "generator", "generation", "technology")
     for g in scenario.generator:
         if g.fuel_hub is not None and scenario.data.fuel is None:
             problems.append(f"generator {g.name!r}: fuel_hub {g.fuel_hub!r} needs [data].fuel")

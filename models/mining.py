@@ -3,7 +3,9 @@ hourly draw that earns the hashprice (MODEL.md §3 "Self-mining"); it owns the
 mining-infrastructure row that hosting and AI halls share.
 
 Per site s and ASIC model a: `buy[k]` integer blocks in investment months, `fleet[k]` MW,
-`mine[j]` MW in [0, uptime * fleet[m(j)]]. Publishes `mining_draw_mw` per ASIC model.
+`mine[j]` MW in [0, uptime * fleet[m(j)]]. Publishes, per ASIC model, its draw
+`mining_draw_mw` and its revenue per MWh per unit of hashprice (what a reserve offer
+backed by that draw gives up when deployed).
 """
 
 from __future__ import annotations
@@ -15,12 +17,23 @@ from pydantic import Field
 
 from optim.checks import mining as checker
 from optim.core import Core
-from optim.option import Headline, Option, SpecContext
-from optim.scenario import NonNeg, Pos, Scenario, Share, Site, Strict, _suggest
+from optim.option import Headline, Option, RowPart, SpecContext
+from optim.problem import Problem, SiteSpec
+from optim.scenario import (
+    NonNeg,
+    Pos,
+    Scenario,
+    Share,
+    Site,
+    Strict,
+    _suggest,
+    duplicate_names,
+)
 
 NAME = "mining"
 INFRA_ROW = "mining_infra"  # sum of miners' draw <= mining_infra_mw (others add to it)
 DRAW = "mining_draw_mw"  # published: the scheduled draw per ASIC model
+YIELD = "mining_usd_per_mwh_per_hashprice"  # published: revenue per MWh per USD/PH/day
 
 
 class Asic(Strict):
@@ -69,8 +82,7 @@ def revenue_usd_per_mwh(hashprice_usd_per_ph_day: np.ndarray, efficiency_j_per_t
 
 def validate(scenario: Scenario) -> list[str]:
     names = [a.name for a in scenario.asic]
-    problems = [f"asic: name {dup!r} is used more than once"
-                for dup in sorted({n for n in names if names.count(n) > 1})]
+    problems = duplicate_names("asic", names)
     for i, site in enumerate(scenario.site):
         for j, entry in enumerate(site.existing_fleet):
             if entry.asic not in names:
@@ -103,6 +115,13 @@ def site_spec(ctx: SpecContext, site: Site) -> MiningSiteSpec:
                           int(np.floor(site.max_new_asic_mw / own.block_mw + 1e-9)), fleet)
 
 
+def row_parts(problem: Problem, site: SiteSpec) -> list[RowPart]:
+    """The mining infrastructure is the capacity of its row."""
+    ms: MiningSiteSpec = site.spec(NAME)
+    return [RowPart(INFRA_ROW, np.full(problem.n_months, ms.mining_infra_mw),
+                    f"mining_infra_mw {ms.mining_infra_mw:g}", capacity=True)]
+
+
 def build(core: Core) -> None:
     p = core.problem
     own: MiningSpec = p.spec(NAME)
@@ -133,6 +152,9 @@ def build(core: Core) -> None:
             core.draw(s, "mining_mw", mine, detail=asic.name)
             core.add_to_row(INFRA_ROW, s, mine, 1.0)
             core.publish(DRAW, s, mine, 1.0, detail=asic.name)
+            core.publish(YIELD, s, None,
+                         revenue_usd_per_mwh(1.0, asic.efficiency_j_per_th, own.pool_fee),
+                         detail=asic.name)
             rate = revenue_usd_per_mwh(st.input(NAME, "hashprice_usd_per_ph_day"),
                                        asic.efficiency_j_per_th, own.pool_fee)
             core.add_cash("mining_usd", s, st.month, rate * st.weight_h, mine)
@@ -150,10 +172,11 @@ OPTION = Option(
     spec=spec,
     hourly=hourly,
     site_spec=site_spec,
+    row_parts=row_parts,
     lines={"mining_usd": ("Self-mining revenue", 1)},
     flows={"mining_mw": ("mining", 1)},
     states={"asic_fleet_mw": "ASIC fleet (MW)"},
     kinds={"asic": "ASIC blocks"},
     headline={"asic_mw": Headline("ASIC MW bought", "asic", "mw", 2)},
-    provides=(DRAW,),
+    provides=(DRAW, YIELD),
 )

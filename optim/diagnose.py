@@ -21,11 +21,29 @@ POWER_PHRASE = "the draw that may not be curtailed exceeds the supply available"
 
 
 def data_conflicts(problem: Problem) -> list[str]:
-    """Contradictions visible in the inputs without solving."""
+    """Contradictions visible in the inputs without solving: each option's own, then every
+    shared row whose committed uses exceed its owner's capacity in some month."""
     from optim.models import registry
 
-    return [message for site in problem.sites for option in registry()
-            if option.conflicts is not None for message in option.conflicts(problem, site)]
+    options = registry()
+    out = [message for site in problem.sites for option in options
+           if option.conflicts is not None for message in option.conflicts(problem, site)]
+    for site in problem.sites:
+        parts = [part for option in options if option.row_parts is not None
+                 for part in option.row_parts(problem, site)]
+        for row in dict.fromkeys(part.row for part in parts):
+            mine = [part for part in parts if part.row == row]
+            capacity = [part for part in mine if part.capacity]
+            uses = [part for part in mine if not part.capacity and part.monthly_mw.any()]
+            if not capacity or not uses:
+                continue
+            room = sum(p.monthly_mw for p in capacity) - sum(p.monthly_mw for p in uses)
+            bad = np.flatnonzero(room < -1e-9)
+            if len(bad):
+                words = " minus ".join(p.words for p in [*capacity, *uses])
+                out.append(f"site {site.name!r}: {words} is negative ({room[bad[0]]:g} MW) "
+                           f"from {problem.horizon.month_labels[bad[0]]}")
+    return out
 
 
 def explain_site(problem: Problem, build: Callable[..., Core],

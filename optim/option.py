@@ -40,6 +40,18 @@ class Headline:
 
 
 @dataclass(frozen=True)
+class RowPart:
+    """A monthly part of a shared `<=` row known from the data alone: its owner's
+    capacity (the right-hand side) or a use no decision can remove (e.g. the MW displaced
+    by halls under construction). Contradictions among them are data conflicts."""
+
+    row: str
+    monthly_mw: np.ndarray  # (N,)
+    words: str  # e.g. "mining_infra_mw 10"
+    capacity: bool = False
+
+
+@dataclass(frozen=True)
 class SpecContext:
     """What an option's spec builder may read: the validated scenario, the series, the
     horizon, and the spec of its own scenario-wide part (from `Option.spec`)."""
@@ -65,6 +77,8 @@ class Option:
     * `site_spec(ctx, site)`: the option's plain per-site spec, or None when absent.
     * `build(core)`: adds variables, rows and terms to a future's view of the core.
     * `conflicts(problem, site)`: contradictions visible in the data alone.
+    * `row_parts(problem, site)`: its capacities of, and committed uses of, shared rows
+      (`RowPart`); a row whose committed uses exceed its capacity is a data conflict.
     * `lines`, `flows`, `states`, `kinds`: report labels of its cash lines (USD), power
       flows (MW), monthly states and investment kinds; a label may carry a rank that
       orders the table across options (revenues before costs), else registry order.
@@ -92,6 +106,7 @@ class Option:
     series_needs: Callable[[Scenario], dict[str, set[str]]] | None = None
     read: Callable[[Scenario, Horizon], Any] | None = None
     conflicts: Callable[[Problem, SiteSpec], list[str]] | None = None
+    row_parts: Callable[[Problem, SiteSpec], list[RowPart]] | None = None
     lines: dict[str, Label] = field(default_factory=dict)
     flows: dict[str, Label] = field(default_factory=dict)
     states: dict[str, Label] = field(default_factory=dict)

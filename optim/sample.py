@@ -12,7 +12,11 @@ deterministic *replay* of real history (``data/README.md`` explains each rule):
 * fuel: Henry Hub spot of calendar 2023 (the same year as the power prices),
   same calendar day, weekends and holidays forward-filled;
 * events: ERCOT 4CP hours (``peak``) and the top demand hours (``stress``) of
-  the replayed EIA-930 ERCO demand.
+  the replayed EIA-930 ERCO demand;
+* reserve_prices: ERCOT day-ahead capacity prices (RRS, ECRS, NSPIN) of local
+  year 2023 (or 2024) replayed by the same hour rule as the LMPs, the ERS
+  capacity payment (a documented assumption), and ``deployed_share`` = 1 in
+  the stress hours of the events.
 
 Output is byte-reproducible: fixed schemas, sorted rows, pyarrow writer with
 fixed settings, no pandas metadata.
@@ -35,6 +39,7 @@ __all__ = [
     "HALVING_2028",
     "NODES",
     "RAW_FILES",
+    "RESERVE_YEARS",
     "RawDataMissingError",
     "build_sample",
     "default_raw_dir",
@@ -52,6 +57,7 @@ RAW_FILES = {
     "miner": "btc_miner_economics_daily_2023_2024.csv",
     "subsidy": "btc_block_subsidy_schedule.csv",
     "gas": "henry_hub_spot_daily_2015_2025.csv",
+    "reserves": "ercot_dam_as_mcpc_2022_2024.parquet",
 }
 
 # --- prices --------------------------------------------------------------------
@@ -85,8 +91,27 @@ STRESS_HOURS_PER_YEAR = 40  # highest-demand hours of each UTC horizon year
 DEMAND_MAX_DEVIATION = 0.15  # cleaning: drop values > 15 % off the 7-hour median
 DEMAND_MEDIAN_HOURS = 7
 
+# --- reserves ----------------------------------------------------------------------
+RESERVE_PRODUCTS = ("ECRS", "NSPIN", "RRS")  # ERCOT AS a curtailable load can sell (not Reg)
+RESERVE_YEARS = (2023, 2024)  # 2023: scarcity regime; 2024: battery-era regime
+RESERVE_YEAR_DEFAULT = 2023
+# ERCOT Emergency Response Service: a documented ASSUMPTION, not market data (data/README.md):
+# $7.50/MW-h = $65,700/MW-year, within the quoted ~$60-70k/MW-year ERS average and close to
+# the $75M/year budget (16 TAC 25.507, 2022) spread over ~1.1 GW; obligated in every hour.
+ERS_PRODUCT = "ERS"
+ERS_PRICE_USD_PER_MW_H = 7.50
+DEPLOYED_PRODUCTS = ("ECRS", "NSPIN", "RRS", "ERS")  # deployed_share = 1 in stress hours
+
 # --- output ----------------------------------------------------------------------
 TS_TYPE = pa.timestamp("us", tz="UTC")
+RESERVE_SCHEMA = pa.schema(
+    [
+        ("timestamp", TS_TYPE),
+        ("product", pa.string()),
+        ("price_usd_per_mw_h", pa.float64()),
+        ("deployed_share", pa.float64()),
+    ]
+)
 SCHEMAS = {
     "prices.parquet": pa.schema(
         [("timestamp", TS_TYPE), ("node", pa.string()), ("price_usd_per_mwh", pa.float64())]
@@ -105,6 +130,8 @@ SCHEMAS = {
             ("peak", pa.bool_()),
         ]
     ),
+    "reserve_prices.parquet": RESERVE_SCHEMA,
+    **{f"reserve_prices_{y}.parquet": RESERVE_SCHEMA for y in RESERVE_YEARS},
 }
 PARQUET_OPTIONS = {
     "compression": "zstd",
@@ -159,19 +186,22 @@ def _utc_values(ts: pd.DatetimeIndex | pd.Series) -> np.ndarray:
 
 
 def source_hour_index(
-    hours: pd.DatetimeIndex, source_start: pd.Timestamp, n_source: int
+    hours: pd.DatetimeIndex,
+    source_start: pd.Timestamp,
+    n_source: int,
+    source_year: int = PRICE_SOURCE_YEAR,
 ) -> np.ndarray:
     """Row of the source year replayed at each target hour.
 
     Each UTC target year ``Y`` is shifted back by the whole number of weeks
-    closest to ``Y-01-01 - <source year>-01-01`` (so weekdays and DST weekends
-    line up) and wrapped modulo the source length. A 365-day target year thus
-    uses every source hour exactly once; 2028 (leap) uses the 24 source hours
-    around the wrap point twice.
+    closest to ``Y-01-01 - <source_year>-01-01`` (so weekdays and DST weekends
+    line up) and wrapped modulo the source length. With a 365-day source, a
+    365-day target year uses every source hour exactly once; 2028 (leap) uses
+    the 24 source hours around the wrap point twice.
     """
     years = hours.year.to_numpy()
     first_days = pd.to_datetime({"year": years, "month": 1, "day": 1}).to_numpy()
-    days = (first_days - np.datetime64(f"{PRICE_SOURCE_YEAR}-01-01")) // np.timedelta64(1, "D")
+    days = (first_days - np.datetime64(f"{source_year}-01-01")) // np.timedelta64(1, "D")
     shift_hours = (7 * np.rint(days / 7.0).astype(np.int64)) * 24
     src_start = np.datetime64(source_start.tz_convert("UTC").tz_localize(None), "us")
     rel = (_utc_values(hours) - src_start) // np.timedelta64(1, "h") - shift_hours
@@ -328,8 +358,8 @@ def clean_demand(series: pd.Series) -> pd.Series:
     return series.mask(bad).interpolate(method="linear", limit_direction="both")
 
 
-def build_events(raw_dir: Path, price_source_start: pd.Timestamp) -> pa.Table:
-    """4CP ``peak`` and top-demand ``stress`` hours of the replayed ERCO demand."""
+def event_flags(raw_dir: Path, price_source_start: pd.Timestamp) -> pd.DataFrame:
+    """Every horizon hour with its ``stress`` and ``peak`` flags (replayed ERCO demand)."""
     dem = pd.read_parquet(_raw_path(raw_dir, "demand"), filters=[("ba", "==", DEMAND_BA)])
     series = clean_demand(dem.set_index("timestamp_utc")["demand_mw"].sort_index())
     window = pd.date_range(price_source_start, periods=8760, freq="h", unit="us")
@@ -356,6 +386,12 @@ def build_events(raw_dir: Path, price_source_start: pd.Timestamp) -> pa.Table:
     flags = pd.DataFrame({"timestamp": hours})
     flags["stress"] = flags["timestamp"].isin(stress_ts)
     flags["peak"] = flags["timestamp"].isin(peak_ts)
+    return flags
+
+
+def build_events(raw_dir: Path, price_source_start: pd.Timestamp) -> pa.Table:
+    """4CP ``peak`` and top-demand ``stress`` hours of the replayed ERCO demand."""
+    flags = event_flags(raw_dir, price_source_start)
     flags = flags[flags["stress"] | flags["peak"]]
     nodes = sorted(NODES)
     n_f = len(flags)
@@ -367,6 +403,81 @@ def build_events(raw_dir: Path, price_source_start: pd.Timestamp) -> pa.Table:
             "peak": np.repeat(flags["peak"].to_numpy(), len(nodes)),
         },
         schema=SCHEMAS["events.parquet"],
+    )
+
+
+# ---------------------------------------------------------------------------------
+# Reserve prices
+# ---------------------------------------------------------------------------------
+
+
+def reserve_source_window(year: int) -> pd.DatetimeIndex:
+    """UTC hour starts of ERCOT operating (local Central) year ``year``."""
+    start = pd.Timestamp(f"{year}-01-01", tz=LOCAL_TZ).tz_convert("UTC")
+    end = pd.Timestamp(f"{year + 1}-01-01", tz=LOCAL_TZ).tz_convert("UTC")
+    return pd.date_range(start, end, freq="h", inclusive="left", unit="us")
+
+
+def source_reserve_prices(raw_dir: Path, year: int) -> pd.DataFrame:
+    """ERCOT DAM capacity prices of local year ``year``: hours x RESERVE_PRODUCTS.
+
+    A product that did not clear in an hour (ECRS before its launch on
+    2023-06-10) is NaN here; other gaps are an error.
+    """
+    if year not in RESERVE_YEARS:
+        raise ValueError(f"reserve year must be one of {RESERVE_YEARS}, not {year}")
+    raw = pd.read_parquet(
+        _raw_path(raw_dir, "reserves"), filters=[("product", "in", list(RESERVE_PRODUCTS))]
+    )
+    wide = raw.pivot(index="timestamp_utc", columns="product", values="price_usd_per_mw_h")
+    window = reserve_source_window(year)
+    wide.index = pd.DatetimeIndex(wide.index).as_unit("us")
+    wide = wide.reindex(index=window, columns=list(RESERVE_PRODUCTS))
+    present = wide.notna()
+    # a product may start late (launch) but never have holes once it has started
+    started = present.cummax()
+    if (started & ~present).any().any() or not present.iloc[-1].all():
+        raise ValueError(f"ERCOT AS prices {year}: hours missing after a product's start")
+    return wide
+
+
+def build_reserve_prices(
+    raw_dir: Path, stress: pd.Series, year: int = RESERVE_YEAR_DEFAULT
+) -> pa.Table:
+    """Hourly reserve prices and deployed shares over the horizon.
+
+    RESERVE_PRODUCTS replay ERCOT local year ``year`` by ``source_hour_index``
+    (a product absent in the source hour, i.e. ECRS before 2023-06-10, is 0:
+    nothing could be sold); ERS is the constant ERS_PRICE_USD_PER_MW_H.
+    ``deployed_share`` is 1 for DEPLOYED_PRODUCTS in the ``stress`` hours
+    (a bool per horizon hour), else 0.
+    """
+    src = source_reserve_prices(raw_dir, year)
+    hours = horizon_hours()
+    if len(stress) != len(hours):
+        raise ValueError("stress flags must cover every horizon hour")
+    idx = source_hour_index(hours, src.index[0], len(src), source_year=year)
+    products = sorted((*RESERVE_PRODUCTS, ERS_PRODUCT))
+    replayed = src.to_numpy(np.float64)[idx]
+    prices = np.column_stack(
+        [
+            np.full(len(hours), ERS_PRICE_USD_PER_MW_H)
+            if p == ERS_PRODUCT
+            else np.nan_to_num(replayed[:, RESERVE_PRODUCTS.index(p)], nan=0.0)
+            for p in products
+        ]
+    )
+    deployed = np.isin(products, DEPLOYED_PRODUCTS)
+    shares = np.outer(np.asarray(stress, dtype=bool), deployed).astype(np.float64)
+    n_h, n_p = prices.shape
+    return pa.table(
+        {
+            "timestamp": np.repeat(_utc_values(hours), n_p),
+            "product": np.tile(np.array(products, dtype=object), n_h),
+            "price_usd_per_mw_h": prices.reshape(-1),
+            "deployed_share": shares.reshape(-1),
+        },
+        schema=RESERVE_SCHEMA,
     )
 
 
@@ -389,22 +500,38 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
     return path
 
 
-def build_sample(raw_dir: Path, out_dir: Path) -> list[Path]:
+def output_names() -> list[str]:
+    """The files `build_sample` writes (what `optim sample --if-missing` looks for)."""
+    return ["prices.parquet", "hashprice.parquet", "fuel.parquet", "events.parquet",
+            "reserve_prices.parquet", *[f"reserve_prices_{y}.parquet" for y in RESERVE_YEARS]]
+
+
+def build_sample(
+    raw_dir: Path, out_dir: Path, reserve_year: int = RESERVE_YEAR_DEFAULT
+) -> list[Path]:
     """Read the raw files in ``raw_dir`` and write the sample's Parquet inputs to ``out_dir``.
 
-    Returns the written paths (prices, hashprice, fuel, events). Every raw file is
-    checked first, so a missing one fails before anything is written.
+    Returns the written paths: prices, hashprice, fuel, events, reserve_prices
+    (replaying ``reserve_year``), then reserve_prices_<year> for every year of
+    RESERVE_YEARS. Every raw file is checked first, so a missing one fails
+    before anything is written.
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    if reserve_year not in RESERVE_YEARS:
+        raise ValueError(f"reserve year must be one of {RESERVE_YEARS}, not {reserve_year}")
     for key in RAW_FILES:
         _raw_path(raw_dir, key)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     src_start = _source_year_prices(raw_dir)["timestamp_utc"].iloc[0]
+    stress = event_flags(raw_dir, src_start)["stress"]
+    reserves = {y: build_reserve_prices(raw_dir, stress, y) for y in RESERVE_YEARS}
     builders: dict[str, Callable[[], pa.Table]] = {
         "prices.parquet": lambda: build_prices(raw_dir),
         "hashprice.parquet": lambda: build_hashprice(raw_dir),
         "fuel.parquet": lambda: build_fuel(raw_dir),
         "events.parquet": lambda: build_events(raw_dir, src_start),
+        "reserve_prices.parquet": lambda: reserves[reserve_year],
+        **{f"reserve_prices_{y}.parquet": (lambda y=y: reserves[y]) for y in RESERVE_YEARS},
     }
     return [write_parquet_atomic(build(), out_dir / name) for name, build in builders.items()]

@@ -114,9 +114,7 @@ class Scenario(Strict):
     def _references(self) -> Scenario:
         from optim.models import registry
 
-        names = [site.name for site in self.site]
-        problems = [f"site: name {dup!r} is used more than once"
-                    for dup in sorted({n for n in names if names.count(n) > 1})]
+        problems = duplicate_names("site", [site.name for site in self.site])
         for option in registry():
             if option.validate is not None:
                 problems += option.validate(self)
@@ -150,6 +148,30 @@ def scenario_model() -> type[Scenario]:
                                     site=(list[site], Field(min_length=1)),
                                     **fields("scenario_fields"))
     return _MODELS[key]
+
+
+def duplicate_names(kind: str, names: list[str]) -> list[str]:
+    """A problem for every name used more than once in a table of `kind` entries."""
+    return [f"{kind}: name {dup!r} is used more than once"
+            for dup in sorted({n for n in names if names.count(n) > 1})]
+
+
+def site_references(scenario: Scenario, table: str, entries: str, field: str) -> list[str]:
+    """Problems of the top-level `table` entries' names and of each site's `entries`
+    whose `field` names an entry of `table`: unknown names (with a suggestion) and names
+    listed twice at a site."""
+    names = [item.name for item in getattr(scenario, table)]
+    problems = duplicate_names(table, names)
+    for i, site in enumerate(scenario.site):
+        listed = [getattr(entry, field) for entry in getattr(site, entries)]
+        for j, name in enumerate(listed):
+            where = f"site[{i}] ({site.name}).{entries}[{j}]"
+            if name not in names:
+                problems.append(f"{where}.{field}: {name!r} is not a [[{table}]] entry"
+                                f"{_suggest(name, names)}")
+            if listed.count(name) > 1:
+                problems.append(f"{where}: {field} {name!r} is listed more than once")
+    return problems
 
 
 def _suggest(name: str, valid: typing.Iterable[str]) -> str:

@@ -79,7 +79,7 @@ class Series:
             fuel_usd_per_mmbtu={h: f * fuel for h, f in self.fuel_usd_per_mmbtu.items()})
 
 
-class _FileCheck:
+class FileCheck:
     """Collects the problems of one file."""
 
     def __init__(self, path: Path) -> None:
@@ -94,7 +94,7 @@ class _FileCheck:
             raise InputError(self.problems, str(self.path))
 
 
-def _read(path: Path, required: list[str], check: _FileCheck) -> pd.DataFrame | None:
+def _read(path: Path, required: list[str], check: FileCheck) -> pd.DataFrame | None:
     try:
         table = pq.read_table(path)
     except FileNotFoundError:
@@ -116,7 +116,7 @@ def _listing(values: np.ndarray) -> str:
 
 
 def _hour_positions(df: pd.DataFrame, col: str, horizon: Horizon,
-                    check: _FileCheck) -> np.ndarray | None:
+                    check: FileCheck) -> np.ndarray | None:
     """Hour index of each row (-1 outside the horizon), or None if timestamps are unusable."""
     ts = df[col]
     if not isinstance(ts.dtype, pd.DatetimeTZDtype):
@@ -137,7 +137,7 @@ def _hour_positions(df: pd.DataFrame, col: str, horizon: Horizon,
 
 
 def _date_positions(df: pd.DataFrame, col: str, horizon: Horizon,
-                    check: _FileCheck) -> np.ndarray | None:
+                    check: FileCheck) -> np.ndarray | None:
     try:
         dates = pd.to_datetime(df[col]).to_numpy().astype("datetime64[D]")
     except (ValueError, TypeError) as exc:
@@ -151,7 +151,7 @@ def _date_positions(df: pd.DataFrame, col: str, horizon: Horizon,
 
 
 def _grid(pos: np.ndarray, values: np.ndarray, n: int, what: str, labels: np.ndarray,
-          check: _FileCheck) -> np.ndarray:
+          check: FileCheck) -> np.ndarray:
     """Place values on a complete grid of n slots; report missing, duplicated and NaN slots."""
     keep = pos >= 0
     pos, values = pos[keep], values[keep]
@@ -170,7 +170,7 @@ def _grid(pos: np.ndarray, values: np.ndarray, n: int, what: str, labels: np.nda
 
 
 def _keyed_grids(df: pd.DataFrame, key: str, value: str, pos: np.ndarray, wanted: list[str],
-                 n: int, labels: np.ndarray, check: _FileCheck) -> dict[str, np.ndarray]:
+                 n: int, labels: np.ndarray, check: FileCheck) -> dict[str, np.ndarray]:
     present = set(df[key].astype(str).unique())
     out: dict[str, np.ndarray] = {}
     keys = df[key].astype(str).to_numpy()
@@ -185,7 +185,7 @@ def _keyed_grids(df: pd.DataFrame, key: str, value: str, pos: np.ndarray, wanted
 
 
 def _read_keyed(path: Path, key: str, value: str, wanted: list[str], horizon: Horizon,
-                hourly: bool, check: _FileCheck) -> dict[str, np.ndarray]:
+                hourly: bool, check: FileCheck) -> dict[str, np.ndarray]:
     """Long (time, key, value) file -> one complete hourly or daily array per wanted key."""
     time_col = "timestamp" if hourly else "date"
     df = _read(path, [time_col, key, value], check)
@@ -199,15 +199,46 @@ def _read_keyed(path: Path, key: str, value: str, wanted: list[str], horizon: Ho
     return _keyed_grids(df, key, value, pos, wanted, len(labels), labels, check)
 
 
+def read_hourly_columns(path: Path, key: str, required: list[str], optional: list[str],
+                        wanted: list[str], horizon: Horizon,
+                        ) -> tuple[dict[str, dict[str, np.ndarray]], FileCheck]:
+    """A long hourly file (`timestamp`, `key`, value columns) -> per value column (the
+    required ones, and the optional ones the file has), one complete array per wanted key.
+    Missing, duplicated and NaN hours are recorded in the returned check, which the
+    caller may extend and must raise (`raise_if_any`)."""
+    check = FileCheck(path)
+    df = _read(path, ["timestamp", key, *required], check)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    if df is None:
+        return out, check
+    pos = _hour_positions(df, "timestamp", horizon, check)
+    if pos is None:
+        return out, check
+    for col in [*required, *[c for c in optional if c in df.columns]]:
+        found = FileCheck(path)
+        out[col] = _keyed_grids(df, key, col, pos, wanted, horizon.n_hours, horizon.hours_utc,
+                                found)
+        for problem in found.problems:
+            if problem not in check.problems:
+                check.add(problem if col == required[0] or "not in the file" in problem
+                          else f"{col}: {problem}")
+    return out, check
+
+
+def listing(values: np.ndarray) -> str:
+    """A short listing of values for a message (the first few, then how many more)."""
+    return _listing(values)
+
+
 def read_prices(path: Path, nodes: list[str], horizon: Horizon) -> dict[str, np.ndarray]:
-    check = _FileCheck(path)
+    check = FileCheck(path)
     out = _read_keyed(path, "node", "price_usd_per_mwh", nodes, horizon, True, check)
     check.raise_if_any()
     return out
 
 
 def read_hashprice(path: Path, horizon: Horizon) -> np.ndarray:
-    check = _FileCheck(path)
+    check = FileCheck(path)
     df = _read(path, ["date", "hashprice_usd_per_ph_day"], check)
     out = np.array([])
     if df is not None:
@@ -224,14 +255,14 @@ def read_hashprice(path: Path, horizon: Horizon) -> np.ndarray:
 
 
 def read_fuel(path: Path, hubs: list[str], horizon: Horizon) -> dict[str, np.ndarray]:
-    check = _FileCheck(path)
+    check = FileCheck(path)
     out = _read_keyed(path, "hub", "price_usd_per_mmbtu", hubs, horizon, False, check)
     check.raise_if_any()
     return out
 
 
 def read_profiles(path: Path, profiles: list[str], horizon: Horizon) -> dict[str, np.ndarray]:
-    check = _FileCheck(path)
+    check = FileCheck(path)
     out = _read_keyed(path, "profile", "capacity_factor", profiles, horizon, True, check)
     for name, cf in out.items():
         bad = np.isfinite(cf) & ((cf < 0) | (cf > 1))
@@ -245,7 +276,7 @@ def read_profiles(path: Path, profiles: list[str], horizon: Horizon) -> dict[str
 def read_events(path: Path, nodes: list[str], known_nodes: set[str],
                 horizon: Horizon) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Stress and peak flags per node; absent hours, columns and false flags are unflagged."""
-    check = _FileCheck(path)
+    check = FileCheck(path)
     df = _read(path, ["timestamp", "node"], check)
     stress = {n: np.zeros(horizon.n_hours, bool) for n in nodes}
     peak = {n: np.zeros(horizon.n_hours, bool) for n in nodes}

@@ -248,13 +248,18 @@ def case_valid(folder: Path, cid: str) -> bool:
     return True
 
 
+# The case process's command after the interpreter; it gets the task file as its last
+# argument. An extension point: tests swap in their own worker that wraps this one.
+WORKER_COMMAND: tuple[str, ...] = ("-m", "optim.sweep_worker")
+
+
 def run_case_subprocess(task: dict) -> dict:
     """Run one case in a fresh Python process with a wall-clock timeout; never raises."""
     t0 = time.perf_counter()
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.Popen([sys.executable, "-m", "optim.sweep_worker", task["task_file"]],
+    proc = subprocess.Popen([sys.executable, *WORKER_COMMAND, task["task_file"]],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             start_new_session=True)
     try:

@@ -1,7 +1,8 @@
 """One sweep case in its own process: `python -m optim.sweep_worker TASK.json`.
 
-Exit codes are those of `optim solve`. `OPTIM_SWEEP_INJECT` (a JSON mapping of case name
-to `raise`, `hang` or `kill`) injects faults, for the sweep's own tests.
+Exit codes are those of `optim solve`; the case's results folder holds its `optim.log`.
+`optim.sweep.WORKER_COMMAND` names this module: another worker (the sweep tests' own,
+which injects faults) may wrap `main`.
 """
 
 from __future__ import annotations
@@ -9,46 +10,63 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import signal
 import sys
 import time
 from pathlib import Path
 
 
 def main(task_file: str) -> int:
-    task = json.loads(Path(task_file).read_text())
-    fault = json.loads(os.environ.get("OPTIM_SWEEP_INJECT", "{}")).get(task["name"])
-    if fault == "raise":
-        raise RuntimeError(f"injected failure in case {task['name']!r}")
-    if fault == "hang":
-        time.sleep(10 * task["timeout_s"])
-    if fault == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-
+    """Solve the case of `task_file`, write its results folder, return the exit code."""
     from optim.engine import solve
     from optim.errors import OptimError, VerificationError
+    from optim.log import RunLog
     from optim.scenario import parse_scenario
 
-    with open(task["series_file"], "rb") as fh:
-        series = pickle.load(fh)
-    try:
-        sc = parse_scenario(task["raw"], Path(task["base_dir"]), f"case {task['name']}")
-        result = solve(sc, series=series.scaled(**task["scales"]), **task["options"])
-    except VerificationError as exc:
-        exc.result.summary.update(case_id=task["case_id"], overrides=task["overrides"])
-        exc.result.write(Path(task["out"]))
-        print(str(exc).splitlines()[0], file=sys.stderr)
-        return exc.exit_code
-    except OptimError as exc:
-        print(" ".join(str(exc).split()), file=sys.stderr)
-        return exc.exit_code
-    result.summary.update(case_id=task["case_id"], overrides=task["overrides"])
-    result.write(Path(task["out"]))
+    task = json.loads(Path(task_file).read_text())
+    with RunLog("sweep case", case=task["name"], case_id=task["case_id"],
+                overrides=task["overrides"], options=task["options"]) as log:
+        phase = {"name": None, "t0": time.perf_counter()}
+
+        def progress(name: str | None) -> None:
+            if phase["name"] is not None:
+                log.phase(phase["name"], time.perf_counter() - phase["t0"])
+            phase.update(name=name, t0=time.perf_counter())
+
+        with open(task["series_file"], "rb") as fh:
+            series = pickle.load(fh)
+        try:
+            sc = parse_scenario(task["raw"], Path(task["base_dir"]), f"case {task['name']}")
+            result = solve(sc, series=series.scaled(**task["scales"]), progress=progress,
+                           **task["options"])
+        except VerificationError as exc:
+            progress("write")
+            log.error(exc, exc.exit_code, traceback=False)
+            exc.result.summary.update(case_id=task["case_id"], overrides=task["overrides"])
+            written = exc.result.write(Path(task["out"]), extra_files=log.files())
+            progress(None)
+            log.finish(exc.exit_code, written)
+            print(str(exc).splitlines()[0], file=sys.stderr)
+            return exc.exit_code
+        except OptimError as exc:
+            log.finish(exc.exit_code, keep=False)  # no folder: the sweep's log has the error
+            print(" ".join(str(exc).split()), file=sys.stderr)
+            return exc.exit_code
+        progress("write")
+        log.info(f"outcome: status {result.status}, NPV {result.npv_usd:,.0f} USD")
+        result.summary.update(case_id=task["case_id"], overrides=task["overrides"])
+        written = result.write(Path(task["out"]), extra_files=log.files())
+        progress(None)
+        log.finish(0, written)
     return 0
 
 
-if __name__ == "__main__":
-    code = main(sys.argv[1])
+def exit_fast(code: int) -> None:
+    """End the worker process with `code`: the case is written, so skip freeing its model
+    object by object."""
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(code)  # the case is written; skip freeing its model object by object
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    exit_fast(main(sys.argv[1]))

@@ -59,8 +59,10 @@ def _probe_plan() -> tuple:
 
 
 def test_default_is_the_registry_order() -> None:
+    from optim.models import registry
+
     assert [optim.checks.base.checker_name(c) for c in default_checkers()] == \
-        ["grid", "mining", "hosting", "ai", "generation"]
+        [o.name for o in registry()]
 
 
 def test_extra_checker_is_picked_up(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ import pytest
 from helpers import SITE, hours, write_case
 from typer.testing import CliRunner
 
-import cli
 import optim
+from optim import cli
 from optim.errors import InputError
 from optim.tuning import Tuning
 
@@ -57,11 +57,14 @@ def test_scenario_section_errors_are_reported_together(tmp_path: Path) -> None:
     path = write_case(tmp_path, scenario_extra='resolutio = "blocks:4"\ninvest_every_months = 0')
     text = path.read_text().replace('start = "2027-01"', 'start = "2027-13"')
     path.write_text(text)
-    message = _problems(path)
-    assert "4 problems" not in message
-    assert "scenario.resolutio: unknown key; did you mean 'resolution'?" in message
-    assert "scenario.start: must be a month 'YYYY-MM', got '2027-13'" in message
-    assert "scenario.invest_every_months: Input should be greater than or equal to 1" in message
+    with pytest.raises(InputError) as info:
+        optim.solve(path)
+    assert info.value.message.startswith(f"{path}: 3 problems\n  ")
+    assert sorted(info.value.problems) == [
+        "scenario.invest_every_months: Input should be greater than or equal to 1 (got 0)",
+        "scenario.resolutio: unknown key; did you mean 'resolution'?",
+        "scenario.start: must be a month 'YYYY-MM', got '2027-13'",
+    ]
 
 
 GENERATOR = """
@@ -118,13 +121,18 @@ def test_price_file_problems_are_reported_together(tmp_path: Path) -> None:
     df.loc[df.index == 30, "price_usd_per_mwh"] = np.nan
     df.loc[df.index == 40, "price_usd_per_mwh"] = -80.0
     df.to_parquet(_prices(tmp_path), index=False)
-    message = _cli_fails(path, tmp_path / "out")
-    assert "prices.parquet" in message
-    assert "node 'N1': 1 missing: 2027-01-01T10" in message
-    assert "node 'N1': 1 duplicated: 2027-01-01T21" in message
-    assert "node 'N1': 1 NaN or infinite values at: 2027-01-01T30" not in message
-    assert "NaN or infinite values at: 2027-01-02T06" in message
-    assert "-80" not in message
+    with pytest.raises(InputError) as info:
+        optim.solve(path)
+    # rows 10 (dropped), 21 (repeated) and 30 (NaN) of a series that starts at 2027-01-01T00;
+    # the negative price of row 40 is valid and not reported
+    file = _prices(tmp_path)
+    assert info.value.problems == [
+        f"{file}: node 'N1': 1 missing: 2027-01-01T10",
+        f"{file}: node 'N1': 1 duplicated: 2027-01-01T21",
+        f"{file}: node 'N1': 1 NaN or infinite values at: 2027-01-02T06",
+    ]
+    assert info.value.message.startswith("input series: 3 problems\n  ")
+    _cli_fails(path, tmp_path / "out")
 
 
 def test_negative_prices_are_valid(tmp_path: Path) -> None:
@@ -201,13 +209,29 @@ def test_events_duplicates_unknown_nodes_and_types(tmp_path: Path) -> None:
 
 
 def test_events_may_omit_hours_and_rows_outside_horizon_are_ignored(tmp_path: Path) -> None:
-    path = write_case(tmp_path, data_extra='events = "events.parquet"')
+    """One peak hour (2027-01-01T00) in an events file that omits every other hour, at a site
+    paying a coincident-peak charge of 1,000 USD per MW-year; rows a year later (NaN prices,
+    a peak flag) lie outside the one-month horizon and are ignored.
+
+    Mining 10 MW at 20 J/TH earns 48 * (1000 / 20) / 24 = 100 USD/MWh against a 30 USD/MWh
+    import. The charge is 1,000 * (import in the only peak hour) in January, so mining in
+    that hour would cost 30 + 1,000 per MWh: the plan curtails it and mines the other 743
+    hours. NPV = 743 * 10 * 70 = 520,100 (all 744 hours, without the flag: 520,800)."""
+    cp_site = SITE.replace("mining_infra_mw", "cp_charge_usd_per_mw_year = 1000.0\nmining_infra_mw")
+    path = write_case(tmp_path, cp_site, data_extra='events = "events.parquet"')
     df = pd.read_parquet(_prices(tmp_path))
-    late = df.iloc[:5].assign(timestamp=df["timestamp"].iloc[:5] + pd.DateOffset(years=1))
+    late = df.iloc[:5].assign(timestamp=df["timestamp"].iloc[:5] + pd.DateOffset(years=1),
+                              price_usd_per_mwh=np.nan)
     pd.concat([df, late]).to_parquet(_prices(tmp_path), index=False)
-    pd.DataFrame({"timestamp": hours()[:1], "node": ["N1"], "peak": [True]}).to_parquet(
-        tmp_path / "events.parquet", index=False)
-    assert optim.solve(path).status == "optimal"
+    pd.DataFrame({"timestamp": [hours()[0], hours("2028-01")[0]], "node": ["N1", "N1"],
+                  "peak": [True, True]}).to_parquet(tmp_path / "events.parquet", index=False)
+    result = optim.solve(path, hourly=True)
+    assert result.status == "optimal"
+    assert result.npv_usd == pytest.approx(743 * 10 * 70, abs=1e-3)
+    assert result.summary["npv_lines_usd"]["coincident_peak_usd"] == pytest.approx(0, abs=1e-6)
+    mining = result.hourly.set_index("timestamp")["mining_mw"]
+    assert mining.iloc[0] == pytest.approx(0, abs=1e-6)
+    assert mining.iloc[1:].to_numpy() == pytest.approx(np.full(743, 10.0))
 
 
 def test_cli_resolution_flag_is_checked(tmp_path: Path) -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
+import re
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import sweep_faulty_worker as faulty_worker
 from typer.testing import CliRunner
 
-import cli
+from optim import cli
+from optim import sweep as sweeps
 from optim.errors import InputError
 from optim.sweep import load_sweep, run_sweep
 
@@ -55,8 +57,10 @@ def write_sweep(folder: Path, cases: str = "", timeout: float = 120) -> Path:
 
 
 def test_failing_hanging_and_killed_cases_become_rows(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setenv("OPTIM_SWEEP_INJECT",
-                       json.dumps({"boom": "raise", "stuck": "hang", "dead": "kill"}))
+    """The cases boom, stuck and dead raise, hang and die in the tests' own worker
+    (sweep_faulty_worker.py, which runs the real worker for every other case)."""
+    assert set(faulty_worker.FAULTS) == {"boom", "stuck", "dead"}
+    monkeypatch.setattr(sweeps, "WORKER_COMMAND", (str(Path(faulty_worker.__file__)),))
     path = write_sweep(tmp_path, FAULTS, timeout=20)
     result = CliRunner().invoke(cli.app, ["sweep", str(path), "--out", str(tmp_path / "sw"),
                                           "--workers", "2"])
@@ -70,6 +74,13 @@ def test_failing_hanging_and_killed_cases_become_rows(tmp_path: Path, monkeypatc
     assert len(solved) == 4 and (solved["status"] == "optimal").all()
     assert solved["npv_usd"].notna().all()
     assert "NPV range per axis" in result.output
+    log = (tmp_path / "sw" / "t" / "optim.log").read_text()
+    for case, status in (("boom", "error"), ("stuck", "timeout"), ("dead", "crashed")):
+        assert re.search(rf"case '{case}' \(\w+\): {status} in [\d.]+ s: ", log), case
+    assert "RuntimeError: injected failure in case 'boom'" in log
+    assert "4 solved (0 resumed), 3 failed" in log and "exit code 6" in log
+    case_logs = [p / "optim.log" for p in (tmp_path / "sw" / "t" / "cases").iterdir()]
+    assert len(case_logs) == 4 and all("exit code 0" in p.read_text() for p in case_logs)
 
 
 def test_rerun_solves_exactly_the_missing_and_broken_cases(tmp_path: Path) -> None:

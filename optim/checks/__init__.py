@@ -15,14 +15,18 @@ are optional:
   `ctx.violation(...)`. The shared code adds `quantity * unit_usd` to the month's cash
   capex (capex budget) and the capital charge from that month.
 * `FLOWS: Mapping[str, str]` -- its dispatch keys -> `SUPPLY` or `DRAW` (their side of the
-  power balance `sum(supply) - sum(draw) == 0`, checked by the shared code).
+  power balance `sum(supply) - sum(draw) == 0`, checked by the shared code) or `REPORT`
+  (reported, not a power flow).
+* `site_flows(ctx: Context, site) -> Mapping[str, str]` -- full dispatch keys that depend on
+  the scenario (e.g. `reserve_ECRS_mw:S21XP`, one per product and ASIC) -> side.
 * `details(ctx: Context, site) -> Mapping[str, Collection[str]]` -- for the keys of
   `FLOWS` that take a detail suffix, the valid details at the site (`mining_mw:S21XP`);
   a base key absent from it is a bare key. Any other dispatch key is `unknown_flow`.
 * `LINES: Mapping[str, float] | Sequence[str]` -- its cash lines (USD) -> rank; `lines_usd`
   is ordered by (rank, name) with `capital_charges_usd` last (a plain sequence: unranked).
 * `check_site(ctx: SiteContext) -> None` -- checks its constraints at `ctx.site` hour by
-  hour (`ctx.hourly`, `ctx.add`), adds its signed monthly cash (`ctx.cash(line, monthly)`)
+  hour (`ctx.hourly`, `ctx.add`), adds its signed monthly cash (`ctx.cash(line, monthly)`,
+  to its own lines or where MODEL.md books it in another's)
   and contributes to shared rows: `ctx.declare_row(row, rhs)`, `ctx.add_to_row(row, lhs)`,
   `ctx.add_to_rhs(row, rhs)`. Each declared row `sum(lhs) <= sum(rhs)` is checked hour
   by hour after every checker ran; a row nobody declares is not checked. It reads flows
@@ -36,6 +40,7 @@ checker (`Option.check`); `verify` takes them from the registry.
 from optim.checks.base import (
     DRAW,
     NO_CAPEX,
+    REPORT,
     SUPPLY,
     Capex,
     Context,
@@ -44,5 +49,5 @@ from optim.checks.base import (
     Violation,
 )
 
-__all__ = ["DRAW", "NO_CAPEX", "SUPPLY", "Capex", "Context", "Decision", "SiteContext",
+__all__ = ["DRAW", "NO_CAPEX", "REPORT", "SUPPLY", "Capex", "Context", "Decision", "SiteContext",
            "Violation"]

@@ -25,8 +25,9 @@ BUDGET_ABS_TOL_USD = 1e-2
 NPV_REL_TOL = 1e-6
 MAX_LISTED = 100
 
-SUPPLY, DRAW = "supply", "draw"
-"""The two sides of the power balance a flow may sit on (`FLOWS` values)."""
+SUPPLY, DRAW, REPORT = "supply", "draw", "report"
+"""The sides a flow may sit on (`FLOWS` values): the two of the power balance, or none
+(`REPORT`: a reported quantity such as a reserve offer, not a power flow)."""
 
 
 @dataclass(frozen=True)
@@ -389,9 +390,11 @@ class SiteContext(Context):
                              self._run.time.hour_labels)
 
     def cash(self, line: str, monthly: np.ndarray) -> None:
-        """Add a signed monthly amount (USD, costs negative) to one of its own `LINES`."""
-        if line not in self.lines:
-            raise KeyError(f"checker {self.name} adds to {line!r}, not in its LINES")
+        """Add a signed monthly amount (USD, costs negative) to one of its own `LINES`, or
+        to a line another checker owns where MODEL.md books it there (e.g. the hashprice a
+        deployed reserve gives up is booked in the mining line)."""
+        if line not in self._run.monthly:
+            raise KeyError(f"checker {self.name} adds to {line!r}, a line no checker owns")
         self._run.monthly[line] += monthly
 
     # shared rows: sum(lhs) <= sum(rhs), hour by hour, checked after every checker ran
@@ -460,6 +463,7 @@ class Owners:
     integer: dict[str, bool]
     flows: dict[str, tuple[Any, str]]  # base key -> (checker, side)
     lines: list[str]  # ordered by (rank, name)
+    checkers: tuple[Any, ...] = ()
 
 
 def owners(checkers: Sequence[Any]) -> Owners:
@@ -479,21 +483,28 @@ def owners(checkers: Sequence[Any]) -> Owners:
             kinds[kind], integer[kind] = c, bool(is_int)
         for base, side in getattr(c, "FLOWS", {}).items():
             claim(flows, base, "flow")
-            if side not in (SUPPLY, DRAW):
-                raise ValueError(f"flow {base!r}: side must be {SUPPLY!r} or {DRAW!r}")
+            if side not in (SUPPLY, DRAW, REPORT):
+                raise ValueError(f"flow {base!r}: side must be {SUPPLY!r}, {DRAW!r} or "
+                                 f"{REPORT!r}")
             flows[base] = (c, side)
         for line, rank in line_ranks(c).items():
             claim(ranks, line, "cash line")
             ranks[line] = rank
     lines = sorted(ranks, key=lambda x: (ranks[x], x))
-    return Owners(kinds, integer, flows, lines)
+    return Owners(kinds, integer, flows, lines, tuple(checkers))
 
 
 def site_flow_keys(run: Run, site: Site, own: Owners) -> dict[str, str]:
     """Every valid flow key at a site with its side: a bare base key, or `base:detail` for
-    each detail that the owner's `details(ctx, site)` lists for that base."""
+    each detail that the owner's `details(ctx, site)` lists for that base, and the full
+    keys a checker's `site_flows(ctx, site)` names (keys that depend on the scenario, e.g.
+    one per reserve product)."""
     listed: dict[int, Mapping[str, Collection[str]]] = {}
     keys: dict[str, str] = {}
+    for checker in own.checkers:
+        site_flows: Callable | None = getattr(checker, "site_flows", None)
+        if site_flows is not None:
+            keys.update(site_flows(Context(run, checker), site))
     for base, (checker, side) in own.flows.items():
         if id(checker) not in listed:
             details: Callable | None = getattr(checker, "details", None)

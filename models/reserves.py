@@ -1,0 +1,166 @@
+"""Reserves: capacity products sold by flexible self-mining load (MODEL.md §7).
+
+Per site s, product r, ASIC model a: `offer[r,a,j] >= 0` MW in every step (hourly
+products) or `offer[r,a,k]` per month, the same MW in every step of the month (monthly
+products). Only the self-mining draw backs an offer and a MW backs one product:
+sum_r offer[r,a,j] <= mine[a,j]; sum_a offer[r,a,j] <= max_mw[r]. When deployed
+(`deployed_share`), the offered MW stop drawing: the balance sees the draw reduced by
+share * offer (flow `reserve_deployed_mw`) and the mining line loses the hashprice on it.
+The capacity payment price * offer is the `reserves` line. Offers are dispatch: the hourly
+re-solve re-optimises them (monthly ones per month).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from optim.checks import reserves as checker
+from optim.core import Core
+from optim.option import Option, SpecContext
+from optim.scenario import NonNeg, Scenario, Site, Strict, site_references
+from optim.series import Horizon, listing, read_hourly_columns
+
+NAME = "reserves"
+DRAW = "mining_draw_mw"  # consumed: the mining draw per ASIC model (published by mining)
+YIELD = "mining_usd_per_mwh_per_hashprice"  # consumed: revenue per MWh per USD/PH/day
+PRICE, SHARE = "price_usd_per_mw_h", "deployed_share"
+
+
+class Product(Strict):
+    name: str = Field(min_length=1)
+    commitment: Literal["hourly", "monthly"] = "hourly"
+
+
+class SiteReserve(Strict):
+    product: str
+    max_mw: NonNeg = 0.0
+
+
+@dataclass(frozen=True)
+class ReservesSiteSpec:
+    products: tuple[str, ...]
+    monthly: tuple[bool, ...]
+    max_mw: np.ndarray  # (R,)
+
+
+def validate(scenario: Scenario) -> list[str]:
+    problems = site_references(scenario, "reserve", "reserves", "product")
+    if any(site.reserves for site in scenario.site) and scenario.data.reserve_prices is None:
+        problems.append("[data].reserve_prices is needed: a site offers reserves")
+    return problems
+
+
+def read(scenario: Scenario, horizon: Horizon) -> dict[str, dict[str, np.ndarray]]:
+    """The hourly price and deployed share of every product a site offers."""
+    wanted = sorted({r.product for site in scenario.site for r in site.reserves})
+    if not wanted:
+        return {}
+    columns, check = read_hourly_columns(scenario.path("reserve_prices"), "product", [PRICE],
+                                         [SHARE], wanted, horizon)
+    hours = horizon.hours_utc
+    for product, price in columns.get(PRICE, {}).items():
+        bad = np.isfinite(price) & (price < 0)
+        if bad.any():
+            check.add(f"product {product!r}: {PRICE} must be >= 0; not at: "
+                      f"{listing(hours[bad])}")
+    for product, share in columns.get(SHARE, {}).items():
+        bad = np.isfinite(share) & ((share < 0) | (share > 1))
+        if bad.any():
+            check.add(f"product {product!r}: {SHARE} outside [0, 1] at: {listing(hours[bad])}")
+    check.raise_if_any()
+    none = np.zeros(horizon.n_hours)
+    return {p: {PRICE: columns[PRICE][p], SHARE: columns.get(SHARE, {}).get(p, none)}
+            for p in wanted}
+
+
+def hourly(ctx: SpecContext, site: Site) -> dict[str, np.ndarray]:
+    """Per product of the site: price, deployed share, and hashprice * share (the mean of
+    rate * share over a step is the lost mining revenue of a deployed MW)."""
+    if not site.reserves:
+        return {}
+    data = ctx.series.extra[NAME]
+    price = np.column_stack([data[r.product][PRICE] for r in site.reserves])
+    share = np.column_stack([data[r.product][SHARE] for r in site.reserves])
+    hashprice = ctx.series.hashprice_usd_per_ph_day[ctx.horizon.day_of_hour]
+    return {PRICE: price, SHARE: share, "hashprice_x_share": hashprice[:, None] * share}
+
+
+def site_spec(ctx: SpecContext, site: Site) -> ReservesSiteSpec | None:
+    if not site.reserves:
+        return None
+    monthly = {r.name: r.commitment == "monthly" for r in ctx.scenario.reserve}
+    return ReservesSiteSpec(tuple(r.product for r in site.reserves),
+                            tuple(monthly[r.product] for r in site.reserves),
+                            np.array([r.max_mw for r in site.reserves], float))
+
+
+def build(core: Core) -> None:
+    p = core.problem
+    b = core.block(NAME)
+    for s, site in enumerate(p.sites):
+        spec: ReservesSiteSpec | None = site.spec(NAME)
+        draws = core.published(DRAW, s)
+        if spec is None or not draws:
+            continue
+        yields = {asic: coef for asic, _, coef in core.published(YIELD, s)}
+        st = site.steps
+        price, share = st.input(NAME, PRICE), st.input(NAME, SHARE)
+        lost = st.input(NAME, "hashprice_x_share")
+        backing: dict[str, list] = {asic: [] for asic, _, _ in draws}
+        for r, product in enumerate(spec.products):
+            offers = {}
+            for asic, _, _ in draws:
+                offers[asic] = _offer(core, b, f"offer_{s}_{r}_{asic}", st.month, p.n_months,
+                                      spec.monthly[r], spec.max_mw[r])
+                backing[asic].append(offers[asic])
+                offer = offers[asic]
+                core.add_flow(f"reserve_{product}_mw", s, offer, 1.0, detail=asic)
+                core.supply(s, "reserve_deployed_mw", offer, share[:, r], detail=product)
+                core.add_cash("reserves_usd", s, st.month, price[:, r] * st.weight_h, offer)
+                core.add_cash("mining_usd", s, st.month,
+                              -yields[asic] * lost[:, r] * st.weight_h, offer)
+            if len(draws) > 1:
+                _product_cap(core, b, f"cap_{s}_{r}", list(offers.values()), st.month,
+                             spec.monthly[r], spec.max_mw[r])
+        for asic, mine, coef in draws:
+            rows = [([*[o[j] for o in backing[asic]], mine[j]],
+                     [*[1.0] * len(backing[asic]), -coef[j]]) for j in range(st.n)]
+            core.rows(b, f"backed_{s}_{asic}", rows, "<=", 0.0)
+
+
+def _offer(core: Core, b: object, name: str, month: np.ndarray, n_months: int, monthly: bool,
+           max_mw: float) -> list:
+    """Offer variables per step: one per step, or one per month repeated over its steps."""
+    if not monthly:
+        return core.var(b, name, list(range(len(month))), 0.0, max_mw)
+    per_month = core.var(b, name, list(range(n_months)), 0.0, max_mw)
+    return [per_month[k] for k in month]
+
+
+def _product_cap(core: Core, b: object, name: str, offers: list[list], month: np.ndarray,
+                 monthly: bool, max_mw: float) -> None:
+    """sum over ASIC models of a product's offers <= max_mw, per step or per month."""
+    steps = np.unique(month, return_index=True)[1] if monthly else np.arange(len(month))
+    core.rows(b, name, [([o[j] for o in offers], [1.0] * len(offers)) for j in steps], "<=",
+              max_mw)
+
+
+OPTION = Option(
+    name=NAME,
+    build=build,
+    check=checker,
+    scenario_fields={"reserve": (list[Product], [])},
+    site_fields={"reserves": (list[SiteReserve], [])},
+    data_fields={"reserve_prices": (str | None, None)},
+    validate=validate,
+    read=read,
+    hourly=hourly,
+    site_spec=site_spec,
+    lines={"reserves_usd": ("Reserves (capacity payments)", 1.5)},
+    flows={"reserve_deployed_mw": ("reserves deployed", 4.5)},
+    needs=(DRAW, YIELD),
+)
