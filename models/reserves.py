@@ -8,6 +8,12 @@ sum_r offer[r,a,j] <= mine[a,j]; sum_a offer[r,a,j] <= max_mw[r]. When deployed
 share * offer (flow `reserve_deployed_mw`) and the mining line loses the hashprice on it.
 The capacity payment price * offer is the `reserves` line. Offers are dispatch: the hourly
 re-solve re-optimises them (monthly ones per month).
+
+In a step where no hourly product of the site is deployed (every share 0), which ASIC
+model backs an hourly offer changes no number: the offer is then one variable per product
+("pooled", reported without an ASIC model) and the offers are backed by the whole draw,
+sum of offers <= sum_a mine[a] (a split per model exists). This is exact and removes most
+per-model variables and rows.
 """
 
 from __future__ import annotations
@@ -77,6 +83,11 @@ def read(scenario: Scenario, horizon: Horizon) -> dict[str, dict[str, np.ndarray
             for p in wanted}
 
 
+def scale(data: dict[str, dict[str, np.ndarray]], factor: float) -> dict:
+    """Every product's capacity price times `factor` (deployment unchanged)."""
+    return {p: {**d, PRICE: d[PRICE] * factor} for p, d in data.items()}
+
+
 def hourly(ctx: SpecContext, site: Site) -> dict[str, np.ndarray]:
     """Per product of the site: price, deployed share, and hashprice * share (the mean of
     rate * share over a step is the lost mining revenue of a deployed MW)."""
@@ -110,43 +121,74 @@ def build(core: Core) -> None:
         st = site.steps
         price, share = st.input(NAME, PRICE), st.input(NAME, SHARE)
         lost = st.input(NAME, "hashprice_x_share")
-        backing: dict[str, list] = {asic: [] for asic, _, _ in draws}
+        hourly = [r for r, monthly in enumerate(spec.monthly) if not monthly]
+        pooled = (share[:, hourly] == 0).all(axis=1) if hourly else np.zeros(st.n, bool)
+        backing: dict[str, list[list]] = {asic: [] for asic, _, _ in draws}
+        pool: list[list] = []
         for r, product in enumerate(spec.products):
-            offers = {}
+            by_asic = {}
             for asic, _, _ in draws:
-                offers[asic] = _offer(core, b, f"offer_{s}_{r}_{asic}", st.month, p.n_months,
-                                      spec.monthly[r], spec.max_mw[r])
-                backing[asic].append(offers[asic])
-                offer = offers[asic]
+                offer = _offer(core, b, f"offer_{s}_{r}_{asic}", st.month, p.n_months,
+                               spec.monthly[r], spec.max_mw[r],
+                               None if spec.monthly[r] else ~pooled)
+                by_asic[asic] = offer
+                backing[asic].append(offer)
                 core.add_flow(f"reserve_{product}_mw", s, offer, 1.0, detail=asic)
                 core.supply(s, "reserve_deployed_mw", offer, share[:, r], detail=product)
                 core.add_cash("reserves_usd", s, st.month, price[:, r] * st.weight_h, offer)
                 core.add_cash("mining_usd", s, st.month,
                               -yields[asic] * lost[:, r] * st.weight_h, offer)
             if len(draws) > 1:
-                _product_cap(core, b, f"cap_{s}_{r}", list(offers.values()), st.month,
+                _product_cap(core, b, f"cap_{s}_{r}", list(by_asic.values()), st.month,
                              spec.monthly[r], spec.max_mw[r])
+            if not spec.monthly[r] and pooled.any():
+                offer = _offer(core, b, f"pooled_{s}_{r}", st.month, p.n_months, False,
+                               spec.max_mw[r], pooled)
+                pool.append(offer)
+                core.add_flow(f"reserve_{product}_mw", s, offer, 1.0)
+                core.add_cash("reserves_usd", s, st.month, price[:, r] * st.weight_h, offer)
         for asic, mine, coef in draws:
-            rows = [([*[o[j] for o in backing[asic]], mine[j]],
-                     [*[1.0] * len(backing[asic]), -coef[j]]) for j in range(st.n)]
-            core.rows(b, f"backed_{s}_{asic}", rows, "<=", 0.0)
+            _backed(core, b, f"backed_{s}_{asic}", backing[asic], [(mine, coef)])
+        if pool:
+            offers = pool + [o for asic in backing for o in backing[asic]]
+            _backed(core, b, f"pooled_backed_{s}", offers, [(m, c) for _, m, c in draws],
+                    np.flatnonzero(pooled))
 
 
 def _offer(core: Core, b: object, name: str, month: np.ndarray, n_months: int, monthly: bool,
-           max_mw: float) -> list:
-    """Offer variables per step: one per step, or one per month repeated over its steps."""
-    if not monthly:
-        return core.var(b, name, list(range(len(month))), 0.0, max_mw)
-    per_month = core.var(b, name, list(range(n_months)), 0.0, max_mw)
-    return [per_month[k] for k in month]
+           max_mw: float, steps: np.ndarray | None = None) -> list:
+    """Offer variables per step (None where `steps` is False), or one per month repeated
+    over its steps."""
+    if monthly:
+        per_month = core.var(b, name, list(range(n_months)), 0.0, max_mw)
+        return [per_month[k] for k in month]
+    at = np.flatnonzero(steps) if steps is not None else np.arange(len(month))
+    members = iter(core.var(b, name, at.tolist(), 0.0, max_mw))
+    offer: list = [None] * len(month)
+    for j in at:
+        offer[j] = next(members)
+    return offer
+
+
+def _backed(core: Core, b: object, name: str, offers: list[list],
+            draws: list[tuple[list, np.ndarray]], steps: np.ndarray | None = None) -> None:
+    """Offers within the mining draw that backs them: sum of offers <= sum of draws."""
+    rows = []
+    for j in range(len(draws[0][0])) if steps is None else steps:
+        terms = [o[j] for o in offers if o[j] is not None]
+        if terms:
+            rows.append(([*terms, *[m[j] for m, _ in draws]],
+                         [*[1.0] * len(terms), *[-c[j] for _, c in draws]]))
+    core.rows(b, name, rows, "<=", 0.0)
 
 
 def _product_cap(core: Core, b: object, name: str, offers: list[list], month: np.ndarray,
                  monthly: bool, max_mw: float) -> None:
     """sum over ASIC models of a product's offers <= max_mw, per step or per month."""
     steps = np.unique(month, return_index=True)[1] if monthly else np.arange(len(month))
-    core.rows(b, name, [([o[j] for o in offers], [1.0] * len(offers)) for j in steps], "<=",
-              max_mw)
+    rows = [([o[j] for o in offers], [1.0] * len(offers)) for j in steps
+            if offers[0][j] is not None]
+    core.rows(b, name, rows, "<=", max_mw)
 
 
 OPTION = Option(
@@ -158,6 +200,7 @@ OPTION = Option(
     data_fields={"reserve_prices": (str | None, None)},
     validate=validate,
     read=read,
+    scale=scale,
     hourly=hourly,
     site_spec=site_spec,
     lines={"reserves_usd": ("Reserves (capacity payments)", 1.5)},

@@ -183,12 +183,13 @@ class Core:
     # ----------------------------------------------------------------- columns
 
     def cols(self, variables: list) -> np.ndarray:
-        """Column numbers of Pyomo variables (registering new ones)."""
+        """Column numbers of Pyomo variables (registering new ones); a None member (a step
+        the quantity does not reach) is column -1 and gets coefficient 0 wherever used."""
         cached = self._list_cols.get(id(variables))
         if cached is not None and cached[0] is variables:
             return cached[1]
         get = self._col.get
-        found = [get(id(v)) for v in variables]
+        found = [-1 if v is None else get(id(v)) for v in variables]
         if None in found:
             for i, v in enumerate(variables):
                 if found[i] is None:
@@ -227,7 +228,8 @@ class Core:
         if variables is None:
             self._row_const[key] = self._row_const.get(key, np.zeros(n)) + coef
         else:
-            self._terms[key].append((self.cols(variables), coef))
+            col = self.cols(variables)
+            self._terms[key].append((col, np.where(col < 0, 0.0, coef)))
 
     # ----------------------------------------------------------------- flows and ledgers
 
@@ -249,8 +251,10 @@ class Core:
                  coef: np.ndarray | float, detail: str = "") -> None:
         n = self._steps(site)
         col = np.full(n, -1) if variables is None else self.cols(variables)
-        self.flows.add(flow, site, np.arange(n), np.broadcast_to(coef, (n,)), col, detail,
-                       self.future)
+        coef = np.broadcast_to(coef, (n,))
+        if variables is not None:
+            coef = np.where(col < 0, 0.0, coef)
+        self.flows.add(flow, site, np.arange(n), coef, col, detail, self.future)
 
     def add_state(self, state: str, site: int, month: np.ndarray, variables: list | None,
                   coef: np.ndarray | float = 1.0) -> None:
@@ -264,8 +268,10 @@ class Core:
         """Undiscounted dollars in `month`: coef * variable, or coef alone if no variables."""
         month = np.asarray(month, int)
         col = np.full(len(month), -1) if variables is None else self.cols(variables)
-        self.cash.add(line, site, month, np.broadcast_to(coef, (len(month),)), col,
-                      future=self.future)
+        coef = np.broadcast_to(coef, (len(month),))
+        if variables is not None:
+            coef = np.where(col < 0, 0.0, coef)
+        self.cash.add(line, site, month, coef, col, future=self.future)
 
     # ----------------------------------------------------------------- published quantities
 
@@ -367,15 +373,18 @@ class Core:
                 coefs = np.column_stack([coefs, np.full(n, sign)])
             sense = spec.sense
             rhs_list = rhs.tolist()
+            gap = (cols < 0).any(axis=1).tolist()
             steps = range(n) if sense != "<=" or self.elastic else \
                 self._binding(cols, coefs, rhs).tolist()
             if not steps:
                 continue
 
             def rule(_m: pyo.ConcreteModel, j: int, cols=cols, coefs=coefs, rhs=rhs_list,
-                     sense=sense) -> object:
-                body = LinearExpression(constant=0.0, linear_coefs=coefs[j].tolist(),
-                                        linear_vars=[variables[c] for c in cols[j]])
+                     sense=sense, gap=gap) -> object:
+                row_cols, row_coefs = (cols[j], coefs[j]) if not gap[j] else \
+                    (cols[j][cols[j] >= 0], coefs[j][cols[j] >= 0])
+                body = LinearExpression(constant=0.0, linear_coefs=row_coefs.tolist(),
+                                        linear_vars=[variables[c] for c in row_cols])
                 if sense == "==":
                     return body == rhs[j]
                 return body <= rhs[j] if sense == "<=" else body >= rhs[j]

@@ -85,7 +85,8 @@ class Option:
     * `series_needs(scenario)`: names the shared series reader must load for it
       ({"fuel": hubs, "profiles": profile names}).
     * `read(scenario, horizon)`: reads the option's own input files (its `data_fields`)
-      into `Series.extra[name]`, raising InputError naming file and row.
+      into `Series.extra[name]`, raising InputError naming file and row; `scale(data, c)`
+      scales its prices by c (the sweep path `series.<name>.scale`).
     * `headline`: per-site totals of its decisions (key -> Headline).
     * `provides`, `needs`: names of quantities published with `Core.publish` and read
       with `Core.published`; the registry builds providers first.
@@ -105,6 +106,7 @@ class Option:
     site_spec: Callable[[SpecContext, Site], Any] | None = None
     series_needs: Callable[[Scenario], dict[str, set[str]]] | None = None
     read: Callable[[Scenario, Horizon], Any] | None = None
+    scale: Callable[[Any, float], Any] | None = None
     conflicts: Callable[[Problem, SiteSpec], list[str]] | None = None
     row_parts: Callable[[Problem, SiteSpec], list[RowPart]] | None = None
     lines: dict[str, Label] = field(default_factory=dict)

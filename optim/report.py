@@ -22,14 +22,23 @@ def npv_lines(result: Result) -> pd.DataFrame:
                         columns=["line", "npv_usd"])
 
 
+def flows_reported(result: Result) -> dict[str, str]:
+    """Every flow of the plan with its label: the options' named flows in order, then the
+    ones named from the scenario (e.g. `reserve_ECRS_mw`, the MW offered per product)."""
+    labels = flow_labels()
+    found = {key.partition(":")[0] for flows in result.dispatch.values() for key in flows}
+    extra = {f: f.removesuffix("_mw").replace("_", " ") for f in sorted(found - set(labels))}
+    return {**labels, **extra}
+
+
 def site_uses(result: Result) -> pd.DataFrame:
-    """Per site and use: average MW in the first, middle and last month (non-zero uses)."""
+    """Per site and flow: average MW in the first, middle and last month (non-zero ones)."""
     monthly = result.monthly
     start, mid, end = month_picks(result)
     rows = []
     for site, frame in monthly.groupby("site", sort=False):
         by_month = frame.set_index("month")
-        for use, label in flow_labels().items():
+        for use, label in flows_reported(result).items():
             if use not in by_month:
                 continue
             values = [float(by_month.at[m, use]) for m in (start, mid, end)]

@@ -69,14 +69,21 @@ class Series:
     extra: dict[str, Any] = field(default_factory=dict)  # option name -> its own inputs
 
     def scaled(self, hashprice: float = 1.0, prices: float = 1.0,
-               price_shift_usd_per_mwh: float = 0.0, fuel: float = 1.0) -> Series:
-        """A copy with scalar sensitivities applied (for sweeps; no file is re-read)."""
+               price_shift_usd_per_mwh: float = 0.0, fuel: float = 1.0,
+               extra: dict[str, float] | None = None) -> Series:
+        """A copy with scalar sensitivities applied (for sweeps; no file is re-read); `extra`
+        scales options' own series through their `scale` hook."""
+        own = dict(self.extra)
+        for option in _registry():
+            if option.name in (extra or {}) and option.name in own:
+                own[option.name] = option.scale(own[option.name], extra[option.name])
         return replace(
             self,
             price_usd_per_mwh={n: p * prices + price_shift_usd_per_mwh
                                for n, p in self.price_usd_per_mwh.items()},
             hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day * hashprice,
-            fuel_usd_per_mmbtu={h: f * fuel for h, f in self.fuel_usd_per_mmbtu.items()})
+            fuel_usd_per_mmbtu={h: f * fuel for h, f in self.fuel_usd_per_mmbtu.items()},
+            extra=own)
 
 
 class FileCheck:

@@ -47,6 +47,13 @@ from optim.series import read_series, series_needs
 SERIES_PATHS = {"series.hashprice.scale": "hashprice", "series.prices.scale": "prices",
                 "series.prices.shift_usd_per_mwh": "price_shift_usd_per_mwh",
                 "series.fuel.scale": "fuel"}
+
+
+def option_series_paths() -> dict[str, str]:
+    """`series.<option>.scale` for every option whose own series can be scaled."""
+    from optim.models import registry
+
+    return {f"series.{o.name}.scale": o.name for o in registry() if o.scale is not None}
 SOLVED = ("optimal", "time_limit_feasible")
 EXIT_STATUS = {2: "bad_input", 3: "infeasible", 4: "no_solution", 5: "check_failed"}
 Value = float | int | str | bool
@@ -120,7 +127,10 @@ def valid_paths(raw: dict) -> list[str]:
                 and "list" not in str(info.annotation) and not _model_classes(info.annotation)]
 
     out = [f"scenario.{f}" for f in scalars(ScenarioSection)] + list(SERIES_PATHS)
+    out += list(option_series_paths())
     out.append("scenario.capex_budget_usd")
+    data_model = _model_classes(model.model_fields["data"].annotation)[0]
+    out += [f"data.{f}" for f in data_model.model_fields]
     site_model = _model_classes(model.model_fields["site"].annotation)[0]
     for table, info in model.model_fields.items():
         inner = _model_classes(info.annotation)
@@ -147,11 +157,11 @@ def apply_overrides(raw: dict, overrides: dict[str, Value]) -> dict:
     """A copy of the scenario mapping with the non-series overrides set."""
     out = copy.deepcopy(raw)
     for path, value in overrides.items():
-        if path in SERIES_PATHS:
+        if path in SERIES_PATHS or path in option_series_paths():
             continue
         parts = path.split(".")
-        if parts[0] == "scenario":
-            target = out["scenario"]
+        if parts[0] in ("scenario", "data"):
+            target = out.setdefault(parts[0], {})
             rest = parts[1:]
         else:
             target = _named(out[parts[0]], parts[1])
@@ -162,8 +172,15 @@ def apply_overrides(raw: dict, overrides: dict[str, Value]) -> dict:
     return out
 
 
-def series_scales(overrides: dict[str, Value]) -> dict[str, float]:
-    return {SERIES_PATHS[p]: float(v) for p, v in overrides.items() if p in SERIES_PATHS}
+def series_scales(overrides: dict[str, Value]) -> dict[str, Any]:
+    """The `Series.scaled` arguments of a case's `series.*` overrides."""
+    scales: dict[str, Any] = {SERIES_PATHS[p]: float(v) for p, v in overrides.items()
+                              if p in SERIES_PATHS}
+    options = option_series_paths()
+    extra = {options[p]: float(v) for p, v in overrides.items() if p in options}
+    if extra:
+        scales["extra"] = extra
+    return scales
 
 
 def case_id(overrides: dict[str, Value]) -> str:

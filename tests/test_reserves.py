@@ -179,3 +179,25 @@ def test_fully_deployed_offers_earn_no_hashprice(tmp_path_factory: pytest.TempPa
     hourly_usd = 100.0 * (mine - offer)
     assert result.monthly.loc[0, "mining_usd"] == pytest.approx(hourly_usd.sum(), abs=1e-3)
     assert np.allclose(flows["import_mw"], mine - offer, atol=1e-6)
+
+
+def test_the_benchmark_strips_every_reserve_from_the_sample() -> None:
+    """bench/reserves.py compares the sample with its MODEL.md §1-6 twin: same sites, no
+    products, no offers, no reserve_prices file."""
+    import importlib.util
+    import tomllib
+
+    from optim.scenario import parse_scenario
+
+    bench = Path(__file__).resolve().parents[1] / "bench" / "reserves.py"
+    spec = importlib.util.spec_from_file_location("bench_reserves", bench)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sample = module.SAMPLE
+    raw = tomllib.loads(module.without_reserves(sample.read_text(), sample.parent))
+    original = tomllib.loads(sample.read_text())
+    assert "reserve" not in raw and "reserve_prices" not in raw["data"]
+    assert [s["name"] for s in raw["site"]] == [s["name"] for s in original["site"]]
+    assert all("reserves" not in s for s in raw["site"])
+    assert any("reserves" in s for s in original["site"])
+    parse_scenario(raw, sample.parent, "sample without reserves")
