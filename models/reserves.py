@@ -12,8 +12,9 @@ re-solve re-optimises them (monthly ones per month).
 In a step where no hourly product of the site is deployed (every share 0), which ASIC
 model backs an hourly offer changes no number: the offer is then one variable per product
 ("pooled", reported without an ASIC model) and the offers are backed by the whole draw,
-sum of offers <= sum_a mine[a] (a split per model exists). This is exact and removes most
-per-model variables and rows.
+sum of offers <= sum_a mine[a] (a split per model exists). An hourly product is not
+offered in a step where it pays nothing (an offer there could only lose hashprice). Both
+are exact and remove most offer variables and rows.
 """
 
 from __future__ import annotations
@@ -123,6 +124,7 @@ def build(core: Core) -> None:
         lost = st.input(NAME, "hashprice_x_share")
         hourly = [r for r, monthly in enumerate(spec.monthly) if not monthly]
         pooled = (share[:, hourly] == 0).all(axis=1) if hourly else np.zeros(st.n, bool)
+        paid = price > 0
         backing: dict[str, list[list]] = {asic: [] for asic, _, _ in draws}
         pool: list[list] = []
         for r, product in enumerate(spec.products):
@@ -130,7 +132,7 @@ def build(core: Core) -> None:
             for asic, _, _ in draws:
                 offer = _offer(core, b, f"offer_{s}_{r}_{asic}", st.month, p.n_months,
                                spec.monthly[r], spec.max_mw[r],
-                               None if spec.monthly[r] else ~pooled)
+                               None if spec.monthly[r] else ~pooled & paid[:, r])
                 by_asic[asic] = offer
                 backing[asic].append(offer)
                 core.add_flow(f"reserve_{product}_mw", s, offer, 1.0, detail=asic)
@@ -141,9 +143,9 @@ def build(core: Core) -> None:
             if len(draws) > 1:
                 _product_cap(core, b, f"cap_{s}_{r}", list(by_asic.values()), st.month,
                              spec.monthly[r], spec.max_mw[r])
-            if not spec.monthly[r] and pooled.any():
+            if not spec.monthly[r] and (pooled & paid[:, r]).any():
                 offer = _offer(core, b, f"pooled_{s}_{r}", st.month, p.n_months, False,
-                               spec.max_mw[r], pooled)
+                               spec.max_mw[r], pooled & paid[:, r])
                 pool.append(offer)
                 core.add_flow(f"reserve_{product}_mw", s, offer, 1.0)
                 core.add_cash("reserves_usd", s, st.month, price[:, r] * st.weight_h, offer)

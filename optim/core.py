@@ -48,6 +48,17 @@ class DecisionKey(NamedTuple):
 Fixed = dict[DecisionKey, float]
 
 
+def _within_bounds(value: float, lb: float | None, ub: float | None) -> float:
+    """A solved quantity fixed for a re-solve, its float noise beyond its bounds removed
+    (HiGHS may return 50.00000000000034 for a variable bounded by 50)."""
+    value = float(value)
+    if lb is not None and value < lb:
+        value = lb
+    if ub is not None and value > ub:
+        value = ub
+    return value
+
+
 def money_unit(coefficients: np.ndarray) -> float:
     """Dollars per objective unit for the investment MIP: a power of ten bringing the largest
     coefficient near 1e2. Capital charges of 1e8 $ in plain dollars made HiGHS's objective
@@ -229,6 +240,7 @@ class Core:
             self._row_const[key] = self._row_const.get(key, np.zeros(n)) + coef
         else:
             col = self.cols(variables)
+            col = np.where(coef == 0, -1, col)  # a zero term is left out of the row
             self._terms[key].append((col, np.where(col < 0, 0.0, coef)))
 
     # ----------------------------------------------------------------- flows and ledgers
@@ -305,7 +317,7 @@ class Core:
                 if self.fixed is not None:
                     if keys[i] not in self.fixed:
                         raise KeyError(f"no fixed quantity for decision {keys[i]}")
-                    v.fix(self.fixed[keys[i]])
+                    v.fix(_within_bounds(self.fixed[keys[i]], v.lb, v.ub))
         variables = [self._shared[key] for key in keys]
         self.add_investment(kind, detail, site, months, variables, mw_per_unit,
                             capex_usd_per_unit, life_months, tuple(keys))

@@ -46,6 +46,17 @@ def data_conflicts(problem: Problem) -> list[str]:
     return out
 
 
+def raise_if_conflicts(problem: Problem) -> None:
+    """Raise InfeasibleError (exit 3) listing the data conflicts of `problem`, if any:
+    what `optim solve` stops on before solving, and `optim validate` reports."""
+    from optim.errors import InfeasibleError
+
+    conflicts = data_conflicts(problem)
+    if conflicts:
+        raise InfeasibleError("the scenario's requirements conflict:\n  " +
+                              "\n  ".join(conflicts))
+
+
 def explain_site(problem: Problem, build: Callable[..., Core],
                  solve: Callable[[Core], object]) -> list[str]:
     """Elastic solve of a one-site problem; describe the rows that need slack."""

@@ -9,10 +9,13 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 import highspy
@@ -33,6 +36,7 @@ from optim.solver import (
     NO_SOLUTION,
     OPTIMAL,
     TIME_LIMIT,
+    OnMip,
     SolveOutcome,
     Start,
     check_options,
@@ -43,6 +47,10 @@ from optim.tuning import Tuning
 from optim.verify import Verification, verify
 
 Progress = Callable[[str], None]
+"""Told each stage's name as it starts. If it also has the methods `mip(MipProgress)` and
+`sites(done, total)`, they receive a running MIP's incumbent, bound and gap, and the count
+of site solves done (see `Phases`)."""
+OnSites = Callable[[int, int], None]
 
 
 def _site_fixed(fixed: Fixed, site: str) -> Fixed:
@@ -163,43 +171,117 @@ def _solve_in_process(task: tuple) -> tuple[SolveOutcome, PlanTables | None]:
     return out
 
 
-def _in_workers(tasks: list[tuple], workers: int,
-                sizes: list[int]) -> list[tuple[SolveOutcome, PlanTables | None]]:
-    """Run site solves in forked processes, largest first, results in task order.
+def _site_worker(task: tuple, send: Connection) -> None:
+    """A forked site worker: solve one site, send ("ok", outcome) or ("error", exception)."""
+    _worker_init()
+    try:
+        message: tuple = ("ok", _solve_site(task))
+    except Exception as exc:  # noqa: BLE001 (raised again in the parent)
+        message = ("error", exc)
+    try:
+        send.send(message)
+    except Exception as exc:  # noqa: BLE001 (an exception that does not pickle)
+        send.send(("error", SolverError(f"a site worker failed: {type(exc).__name__}: "
+                                        f"{message[1]}")))
+    send.close()
+
+
+def _worker_init() -> None:
+    """A site worker leaves Ctrl-C to its parent (which stops the workers), dies at once
+    on SIGTERM whatever handler it inherited, and exits if its parent is killed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
+                     name="parent-watch").start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _in_workers(tasks: list[tuple], workers: int, sizes: list[int],
+                on_sites: OnSites | None = None) -> list[tuple[SolveOutcome,
+                                                               PlanTables | None]]:
+    """Run site solves in forked processes, at most `workers` at a time, largest first,
+    results in task order.
 
     One process per site: its exit frees the model at once (a full garbage collection of a
     Pyomo model costs about a third of a site's re-solve). The parent's objects are frozen
     out of the collector first, so a child's collections never walk (and copy) them.
+    Any exception here, a KeyboardInterrupt included, kills every worker still running.
+    (Plain processes and pipes, not a multiprocessing Pool: a Pool's terminate() hangs
+    when a signal to the process group killed a worker holding its task queue's lock.)
     """
-    order = sorted(range(len(tasks)), key=lambda i: -sizes[i])
+    context = multiprocessing.get_context("fork")
+    queue = sorted(range(len(tasks)), key=lambda i: -sizes[i])
+    outcomes: list = [None] * len(tasks)
+    running: dict[int, tuple[multiprocessing.process.BaseProcess, Connection]] = {}
     gc.freeze()
     try:
-        with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=1) as pool:
-            done = pool.map(_solve_site, [tasks[i] for i in order], chunksize=1)
+        while queue or running:
+            while queue and len(running) < workers:
+                i = queue.pop(0)
+                receive, send = context.Pipe(duplex=False)
+                proc = context.Process(target=_site_worker, args=(tasks[i], send),
+                                       name=f"site-{i}", daemon=True)
+                proc.start()
+                send.close()
+                running[i] = (proc, receive)
+            ready = wait([receive for _, receive in running.values()])
+            for i, (proc, receive) in list(running.items()):
+                if receive not in ready:
+                    continue
+                try:
+                    status, payload = receive.recv()
+                except EOFError:
+                    proc.join()
+                    raise SolverError(f"the worker solving site {i + 1} of {len(tasks)} "
+                                      f"died (exit code {proc.exitcode})") from None
+                receive.close()
+                proc.join()
+                del running[i]
+                if status == "error":
+                    raise payload
+                outcomes[i] = payload
+                if on_sites is not None:
+                    on_sites(len(tasks) - len(queue) - len(running), len(tasks))
     finally:
+        for proc, _ in running.values():
+            proc.kill()
+        for proc, receive in running.values():
+            proc.join()
+            receive.close()
         gc.unfreeze()
-    outcomes: list = [None] * len(tasks)
-    for i, out in zip(order, done, strict=True):
-        outcomes[i] = out
     return outcomes
 
 
 def _solve_sites(problem: Problem, fixed: Fixed | None, mip_gap: float,
                  time_limit_s: float | None, options: dict[str, object], hourly: bool,
-                 workers: int | None, context: str) -> tuple[PlanTables, SolveOutcome]:
+                 workers: int | None, context: str,
+                 on_sites: OnSites | None = None) -> tuple[PlanTables, SolveOutcome]:
     """Solve every site alone, in parallel processes, and combine: the hourly re-solve
     (decisions `fixed`), or the whole problem when no portfolio constraint couples sites.
     The combined gap is recomputed from the summed objectives and bounds. `time_limit_s`
-    bounds them all together: a site queued behind others gets what is left."""
+    bounds them all together: a site queued behind others gets what is left. `on_sites`
+    is told (done, total) before the first and after each site."""
     deadline = None if time_limit_s is None else time.time() + time_limit_s
     tasks = [(problem.subset([site.name]),
               None if fixed is None else _site_fixed(fixed, site.name),
               mip_gap, deadline, options, hourly) for site in problem.sites]
     workers = min(len(tasks), workers or os.cpu_count() or 1)
+    if on_sites is not None:
+        on_sites(0, len(tasks))
     if workers > 1:
-        outcomes = _in_workers(tasks, workers, [t[0].sites[0].steps.n for t in tasks])
+        outcomes = _in_workers(tasks, workers, [t[0].sites[0].steps.n for t in tasks],
+                               on_sites)
     else:
-        outcomes = [_solve_in_process(t) for t in tasks]
+        outcomes = []
+        for t in tasks:
+            outcomes.append(_solve_in_process(t))
+            if on_sites is not None:
+                on_sites(len(outcomes), len(tasks))
     if any(o.status == INFEASIBLE for o, _ in outcomes):
         _raise_infeasible(problem, mip_gap, time_limit_s, options, context, fixed)
     for (sub_problem, sub_fixed, *_), (outcome, _) in zip(tasks, outcomes, strict=True):
@@ -231,12 +313,15 @@ def _quantities(core: Core) -> Fixed:
 
 
 def _solve(core: Core, mip_gap: float, time_limit_s: float | None,
-           options: dict[str, object], start: Start | None = None) -> SolveOutcome:
-    return solve_model(core.m, mip_gap, time_limit_s, options, core.objective_unit_usd, start)
+           options: dict[str, object], start: Start | None = None,
+           on_mip: OnMip | None = None) -> SolveOutcome:
+    return solve_model(core.m, mip_gap, time_limit_s, options, core.objective_unit_usd, start,
+                       on_mip)
 
 
 GAP_FLOOR = 1e-9  # float noise of a recombined gap at mip_gap = 0 is ~1e-15
 WARM_START_RESOLUTION = "blocks:12"
+COARSE_START_RESOLUTION = "blocks:2"
 WARM_START_SHARE = 0.25  # of the time left, at most, for the warm start's blocks solve
 
 
@@ -245,16 +330,26 @@ def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(deadline - time.time(), 0.0)
 
 
-def _warm_start(core: Core, scenario: Scenario, series: Series, mip_gap: float,
-                time_limit_s: float | None, options: dict[str, object]) -> Start | None:
-    """The investments of a blocks:12 solve as a MIP start for the hourly model (None if
-    it has no integer decisions, or that solve finds no plan): HiGHS completes them with an
-    hourly dispatch. A start for a pure LP would only replace HiGHS's presolve."""
+def warm_start_resolution(resolution: str) -> str | None:
+    """The coarser resolution whose plan starts a MIP at `resolution`: blocks:12 for an
+    hourly MIP, blocks:2 for blocks:K with K > 2, none for blocks:1 and blocks:2."""
+    if resolution == "hourly":
+        return WARM_START_RESOLUTION
+    return COARSE_START_RESOLUTION if int(resolution.split(":")[1]) > 2 else None
+
+
+def _warm_start(core: Core, scenario: Scenario, series: Series, resolution: str,
+                mip_gap: float, time_limit_s: float | None, options: dict[str, object],
+                on_mip: OnMip | None = None) -> Start | None:
+    """The investments of a solve at the coarser `resolution` as a MIP start (None if the
+    model has no integer decisions, or that solve finds no plan): HiGHS completes them with
+    a dispatch. A start for a pure LP would only replace HiGHS's presolve."""
     if not any(core.vars[inv.col[0]].is_integer() for inv in core.investments
                if len(inv.col)):
         return None
-    blocks = build_model(build_problem(scenario, series, WARM_START_RESOLUTION))
-    if _solve(blocks, mip_gap, time_limit_s, options).status not in (OPTIMAL, TIME_LIMIT):
+    blocks = build_model(build_problem(scenario, series, resolution))
+    if _solve(blocks, mip_gap, time_limit_s, options, on_mip=on_mip).status not in (
+            OPTIMAL, TIME_LIMIT):
         return None
     quantity = _quantities(blocks)
     return [(core.vars[c], quantity[key]) for key, c in _decisions(core)]
@@ -294,10 +389,13 @@ def _check_outcome(outcome: SolveOutcome, problem: Problem, mip_gap: float,
 
 class Phases:
     """Records how long each named stage of a run takes and tells `progress` when one
-    starts; `seconds` keeps the totals (a stage may run more than once)."""
+    starts; `seconds` keeps the totals (a stage may run more than once). `mip` and
+    `sites` pass the progress within a stage on, if `progress` takes it."""
 
     def __init__(self, progress: Progress | None = None) -> None:
         self.progress = progress or (lambda _phase: None)
+        self.mip: OnMip | None = getattr(progress, "mip", None)
+        self.sites: OnSites | None = getattr(progress, "sites", None)
         self.seconds: dict[str, float] = {}
         self.t0 = time.perf_counter()
 
@@ -365,7 +463,7 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
     _investment_solve(run, phases)
     if not run.hourly_run:
         with phases("resolve", "re-solve"):
-            _hourly_resolve(run)
+            _hourly_resolve(run, phases.sites)
     with phases("results"):
         result = _results(run, phases)
     if check:
@@ -394,10 +492,7 @@ def _read(scenario: Scenario | Path | str, series: Series | None, resolution: st
 def _prepare(run: Run) -> None:
     """Stage 2: the plain problem; contradictions in the data alone stop here."""
     run.problem = build_problem(run.scenario, run.series, run.resolution, run.tuning.merge_hours)
-    conflicts = diagnose.data_conflicts(run.problem)
-    if conflicts:
-        raise InfeasibleError("the scenario's requirements conflict:\n  " +
-                              "\n  ".join(conflicts))
+    diagnose.raise_if_conflicts(run.problem)
 
 
 def _investment_solve(run: Run, phases: Phases) -> None:
@@ -412,7 +507,8 @@ def _investment_solve(run: Run, phases: Phases) -> None:
         with phases("solve_by_site", "solve by site"):
             first, outcome = _solve_sites(problem, None, mip_gap, limit, run.options,
                                           run.hourly and run.hourly_run,
-                                          run.tuning.resolve_workers, "no feasible plan")
+                                          run.tuning.resolve_workers, "no feasible plan",
+                                          phases.sites)
         if outcome.status == OPTIMAL and (outcome.mip_gap or 0.0) > \
                 mip_gap * (1 + 1e-9) + GAP_FLOOR:
             run.discarded_s = time.perf_counter() - t0  # negative site NPVs: gaps add up
@@ -425,27 +521,30 @@ def _investment_solve(run: Run, phases: Phases) -> None:
     if deadline is None and limit is not None:
         deadline = time.time() + limit  # the limit covers MIP solves, not the build
     start = None
-    if run.hourly_run and run.tuning.warm_start:
+    coarse = warm_start_resolution(run.resolution)
+    if coarse is not None and run.tuning.warm_start:
         with phases("warm_start", "warm start"):
             left = _left(deadline)
-            start = _warm_start(core, run.scenario, run.series, mip_gap,
-                                None if left is None else left * WARM_START_SHARE, run.options)
+            start = _warm_start(core, run.scenario, run.series, coarse, mip_gap,
+                                None if left is None else left * WARM_START_SHARE, run.options,
+                                phases.mip)
     with phases("solve"):
-        run.outcome = _solve(core, mip_gap, _left(deadline), run.options, start)
+        run.outcome = _solve(core, mip_gap, _left(deadline), run.options, start, phases.mip)
         _check_outcome(run.outcome, problem, mip_gap, limit, run.options, "no feasible plan")
     with phases("tables"):
         run.first = _plan_tables(core, core.values(), run.hourly and run.hourly_run,
                                  run.outcome.objective_usd)
 
 
-def _hourly_resolve(run: Run) -> None:
+def _hourly_resolve(run: Run, on_sites: OnSites | None = None) -> None:
     """Stage 4 (after blocks): the investments fixed, the dispatch re-solved hour by hour,
     site by site."""
     run.plan, run.resolved = _solve_sites(
         build_problem(run.scenario, run.series, "hourly", run.tuning.merge_hours),
         run.first.quantities, run.mip_gap, None, run.options, run.hourly,
         run.tuning.resolve_workers,
-        "the hourly re-solve with the blocks investments fixed has no feasible dispatch")
+        "the hourly re-solve with the blocks investments fixed has no feasible dispatch",
+        on_sites)
 
 
 def _results(run: Run, phases: Phases) -> Result:

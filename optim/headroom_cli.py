@@ -1,7 +1,8 @@
 """`optim headroom`: curtailment-enabled headroom of balancing authorities (issue 6).
 
 A thin typer command: it parses options, calls `optim.headroom` for every number, prints
-rich tables and writes files atomically. Register it with `app.command()(headroom)`.
+rich tables and writes its files by the output rule of `optim.outdir` (a new folder or
+optim's own; an events file only new or optim's). Register it with `app.command()(headroom)`.
 """
 
 from __future__ import annotations
@@ -13,14 +14,58 @@ from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from optim import headroom as hr
+from optim.outdir import OutputError, check_folder, writing
 
 _MONTH_ABBR = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+HEADROOM_FILES = frozenset({"headroom.parquet", "headroom.png"})
+EVENTS_KEY = b"optim"  # Parquet schema metadata of an events file optim wrote
+
+
+def _check_events_out(path: Path) -> None:
+    """`--events-out` may be written: a new file, or an events file optim wrote before
+    (never a folder, another file, or a read-only place)."""
+    from optim.outdir import _writable
+
+    if path.is_dir():
+        raise OutputError(f"--events-out {path} is a folder: give a file path")
+    if path.exists():
+        try:
+            ours = EVENTS_KEY in (pq.read_schema(path).metadata or {})
+        except Exception:  # noqa: BLE001 (not Parquet: not ours)
+            ours = False
+        if not ours:
+            raise OutputError(f"--events-out {path} exists and was not written by optim: "
+                              "choose another path, or move the file away")
+    ancestor = path.parent.absolute()
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir() or not _writable(ancestor):
+        raise OutputError(f"--events-out {path}: {ancestor} is not a writable folder")
+
+
+def _write_events(events: pd.DataFrame, path: Path) -> None:
+    """The events Parquet, marked as optim's in its schema metadata."""
+    table = pa.Table.from_pandas(events, preserve_index=False)
+    meta = {**(table.schema.metadata or {}), EVENTS_KEY: b'{"kind": "events"}'}
+    _atomic_write(path, lambda tmp: pq.write_table(table.replace_schema_metadata(meta), tmp))
+
+
+def _missing_raw(path: Path) -> hr.HeadroomInputError:
+    """The default demand file is absent: say where it was looked for and how to point
+    optim at the raw data."""
+    return hr.HeadroomInputError(
+        f"raw data not found: {path} does not exist; set OPTIM_RAW_DIR to the folder holding "
+        f"{hr.RAW_FILE_NAME} (the public raw data), or give the demand file as the argument")
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -182,12 +227,16 @@ def headroom(
     events_months: Annotated[
         int, typer.Option("--events-months", help="Number of horizon months.")
     ] = 12,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into an existing --out folder optim did not "
+                           "write (nothing there is deleted).")
+    ] = False,
 ) -> None:
     """Curtailment-enabled headroom: how many MW of curtailable load a BA can take.
 
     Method of Norris et al., "Rethinking Load Growth" (Duke, 2025) on EIA-930 demand.
     """
-    console = Console()
+    console = Console(markup=False)
     err = Console(stderr=True)
     try:
         limits = hr.check_limits_pct(limit or hr.DEFAULT_LIMITS_PCT)
@@ -198,6 +247,8 @@ def headroom(
                 ba, limits, flex_mw, node, events_start, events_months,
                 (first_year, last_year), events_year,
             )  # fmt: skip
+        if demand is None and not hr.default_demand_path().is_file():
+            raise _missing_raw(hr.default_demand_path())
         frame = hr.read_demand(demand if demand is not None else hr.default_demand_path())
         profiles = hr.prepare_bas(frame, ba, (first_year, last_year), widen_months, min_coverage)
         summary = hr.headroom_summary(profiles, limits, every_year)
@@ -216,20 +267,27 @@ def headroom(
                 profile, load_mw, node or "", source_year, events_start, events_months
             )
         curve = hr.headroom_curve(profiles, limits, every_year) if plot else None
-    except hr.HeadroomInputError as exc:
+        check_folder(out, "headroom", HEADROOM_FILES, force)
+        if events_out is not None:
+            _check_events_out(events_out)
+    except (hr.HeadroomInputError, OutputError) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
 
     _print_tables(console, summary)
-    out_file = out / "headroom.parquet"
-    _atomic_write(out_file, lambda tmp: summary.to_parquet(tmp, index=False))
-    console.print(f"wrote {out_file}", highlight=False)
+    try:
+        with writing(out, "headroom", HEADROOM_FILES, force) as stage:
+            summary.to_parquet(stage / "headroom.parquet", index=False)
+            if curve is not None:
+                _save_plot(curve, summary, stage / "headroom.png")
+    except OutputError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
+    console.print(f"wrote {out / 'headroom.parquet'}", highlight=False)
     if curve is not None:
-        png = out / "headroom.png"
-        _save_plot(curve, summary, png)
-        console.print(f"wrote {png}", highlight=False)
+        console.print(f"wrote {out / 'headroom.png'}", highlight=False)
     if events is not None and events_out is not None:
-        _atomic_write(events_out, lambda tmp: events.to_parquet(tmp, index=False))
+        _write_events(events, events_out)
         span = (
             f"{events['timestamp'].min():%Y-%m-%d %H:%MZ} .. "
             f"{events['timestamp'].max():%Y-%m-%d %H:%MZ}"

@@ -10,16 +10,31 @@ import pandas as pd
 
 from optim.engine import Result
 from optim.models import registry
-from optim.option import headlines
+from optim.option import Headline, headlines
 from optim.results import flow_labels, line_labels
 
+TOTAL = "total"
 
-def npv_lines(result: Result) -> pd.DataFrame:
-    """NPV lines of the plan that is run (the hourly re-solve when blocks were used)."""
+
+def npv_plan(result: Result) -> tuple[str, float | None]:
+    """Which plan the NPV lines describe, and its NPV (the headline the lines add up to):
+    the hourly re-solve after a `blocks:K` solve (the plan that is run), else the solve."""
+    s = result.summary
+    if s.get("npv_lines_hourly_usd"):
+        return (f"hourly re-solve of the {s['resolution']} investments, the plan that is run",
+                s.get("npv_hourly_usd"))
+    return f"{s['resolution']} solve", s["npv_usd"]
+
+
+def npv_lines(result: Result, total: bool = False) -> pd.DataFrame:
+    """NPV lines of the plan that is run (the hourly re-solve when blocks were used); with
+    `total`, a last row `total` holding that plan's NPV (the lines add up to it)."""
     lines = result.summary.get("npv_lines_hourly_usd") or result.summary["npv_lines_usd"]
     labels = line_labels()
-    return pd.DataFrame([(labels.get(k, k), v) for k, v in lines.items()],
-                        columns=["line", "npv_usd"])
+    rows = [(labels.get(k, k), v) for k, v in lines.items()]
+    if total:
+        rows.append((TOTAL, npv_plan(result)[1]))
+    return pd.DataFrame(rows, columns=["line", "npv_usd"])
 
 
 def flows_reported(result: Result) -> dict[str, str]:
@@ -48,23 +63,39 @@ def site_uses(result: Result) -> pd.DataFrame:
 
 
 def site_builds(result: Result) -> pd.DataFrame:
-    """Per site: the headline totals of every option's decisions (MW bought, halls, ...)."""
+    """Per site: the headline totals of every option's decisions over the whole horizon,
+    each column's header saying what it counts and in which unit (halls, MW, ...)."""
     return headline_totals(result.investments, result.monthly["site"].unique().tolist(),
                            labelled=True)
 
 
 def headline_totals(investments: pd.DataFrame, sites: list[str],
                     labelled: bool = False) -> pd.DataFrame:
-    """Site x headline total of the investments (columns: keys, or labels if `labelled`)."""
+    """Site x headline total of the investments (columns: keys, or labels if `labelled`:
+    the option's label with its unit, e.g. "AI halls started (count)", "ASIC MW bought
+    (MW)"). Counts are integers."""
+    found = headlines(registry())
     rows = []
     for site in sites:
         mine = investments[investments["site"] == site]
         rows.append([site, *[float(mine.loc[mine["kind"] == h.kind, h.column].sum())
-                             for h in headlines(registry()).values()]])
-    names = [h.label if labelled else key for key, h in headlines(registry()).items()]
-    return pd.DataFrame(rows, columns=["site", *names])
+                             for h in found.values()]])
+    names = [_headline_label(h) if labelled else key for key, h in found.items()]
+    frame = pd.DataFrame(rows, columns=["site", *names])
+    if labelled:
+        for name, h in zip(names, found.values(), strict=True):
+            if h.column == "quantity" and (frame[name] % 1 == 0).all():
+                frame[name] = frame[name].astype(int)
+    return frame
+
+
+def _headline_label(h: Headline) -> str:
+    """A headline's label with its unit: MW totals say MW, quantities are counts."""
+    unit = "MW" if h.column == "mw" else "count"
+    return h.label if f"({unit})" in h.label else f"{h.label} ({unit})"
 
 
 def month_picks(result: Result) -> list[str]:
+    """The first, middle and last month of the horizon."""
     months = result.monthly["month"].drop_duplicates().tolist()
     return [months[0], months[len(months) // 2], months[-1]]

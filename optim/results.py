@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from optim import outdir
 from optim.core import CORE_LINES, Core
 from optim.option import Option, labels
+from optim.outdir import RESULTS_FILES
+
+if TYPE_CHECKING:
+    from optim.engine import Result
 
 INVESTMENT_COLUMNS = ["site", "month", "kind", "name", "quantity", "mw", "capex_usd"]
 
@@ -184,33 +189,37 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_results(out: Path, summary: dict, tables: dict[str, pd.DataFrame],
-                  extra_files: dict[str, bytes] | None = None) -> Path:
+                  extra_files: dict[str, bytes] | None = None, force: bool = False) -> Path:
     """Write summary.json, the Parquet tables and `extra_files` (name -> bytes, e.g. the
-    run's log) into `out` atomically (temp folder, rename); the summary records the
-    seconds spent writing the tables as `write_s`."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
+    run's log) into the results folder `out` by the rule of `optim.outdir`: only a new
+    folder or optim's own (else OutputError, exit 2, unless `force`), only optim's files
+    replaced, staged and moved into place so a failure leaves the earlier results intact.
+    The summary records the seconds spent writing the tables as `write_s`."""
+    own = {*RESULTS_FILES, *(f"{name}.parquet" for name in tables), *(extra_files or {})}
+    with outdir.writing(Path(out), "results", own, force) as stage:
         t0 = time.perf_counter()
         for name, frame in tables.items():
-            _write_parquet(frame, tmp / f"{name}.parquet")
+            _write_parquet(frame, stage / f"{name}.parquet")
         summary["write_s"] = round(time.perf_counter() - t0, 3)
-        write_json_atomic(tmp / "summary.json", summary)
+        write_json_atomic(stage / "summary.json", summary)
         for name, payload in (extra_files or {}).items():
-            (tmp / name).write_bytes(payload)
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+            (stage / name).write_bytes(payload)
+    return Path(out)
+
+
+def write_result(result: Result, out: Path, extra_files: dict[str, bytes] | None = None,
+                 force: bool = False) -> Path:
+    """`Result.write` with `force` (write into an existing folder optim did not write)."""
+    tables = {"investments": result.investments, "monthly": result.monthly}
+    if getattr(result, "hourly", None) is not None:
+        tables["hourly"] = result.hourly
+    return write_results(out, result.summary, tables, extra_files, force)
+
+
+def check_results_folder(out: Path, force: bool = False) -> Path:
+    """Before solving: may a results folder be written at `out`? OutputError (exit 2) if
+    not; writes nothing."""
+    return outdir.check_folder(Path(out), "results", RESULTS_FILES, force).target
 
 
 def write_table_atomic(frame: pd.DataFrame, path: Path) -> Path:

@@ -25,6 +25,8 @@ fixed settings, no pandas metadata.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,7 +35,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from optim import paths
+from optim import outdir, paths
 
 __all__ = [
     "HALVING_2028",
@@ -154,7 +156,7 @@ def default_raw_dir() -> Path:
 
 
 def default_out_dir() -> Path:
-    """The sample's generated folder, ``data/sample/generated`` of the checkout."""
+    """``data/sample/generated`` of the checkout, else ``./optim-sample``."""
     return paths.default_sample_dir()
 
 
@@ -500,38 +502,70 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
     return path
 
 
+SAMPLE_FILES = frozenset({"prices.parquet", "hashprice.parquet", "fuel.parquet",
+                          "events.parquet", "reserve_prices.parquet",
+                          *(f"reserve_prices_{y}.parquet" for y in RESERVE_YEARS),
+                          "scenario.toml"})
+
+
 def output_names() -> list[str]:
     """The files `build_sample` writes (what `optim sample --if-missing` looks for)."""
     return ["prices.parquet", "hashprice.parquet", "fuel.parquet", "events.parquet",
             "reserve_prices.parquet", *[f"reserve_prices_{y}.parquet" for y in RESERVE_YEARS]]
 
 
+def sample_scenario(series_beside: bool = True) -> str:
+    """The bundled sample scenario; with `series_beside` its [data] paths name files in
+    its own folder (`prices.parquet`), as `optim sample --out DIR` writes them."""
+    text = paths.sample_scenario_text()
+    if not series_beside:
+        return text
+    text = re.sub(r'^(\w+\s*=\s*")generated/', r"\1", text, flags=re.MULTILINE)
+    text = text.replace("# Build the time series first:  python data/build_sample.py   "
+                        "(writes ./generated/)",
+                        "# Written by `optim sample`, with its series beside it; copy and edit.")
+    return text.replace("# relative to this file; built by data/build_sample.py",
+                        "# relative to this file; built by optim sample")
+
+
 def build_sample(
-    raw_dir: Path, out_dir: Path, reserve_year: int = RESERVE_YEAR_DEFAULT
+    raw_dir: Path, out_dir: Path, reserve_year: int = RESERVE_YEAR_DEFAULT,
+    force: bool = False, scenario: bool = False,
 ) -> list[Path]:
     """Read the raw files in ``raw_dir`` and write the sample's Parquet inputs to ``out_dir``.
 
     Returns the written paths: prices, hashprice, fuel, events, reserve_prices
     (replaying ``reserve_year``), then reserve_prices_<year> for every year of
-    RESERVE_YEARS. Every raw file is checked first, so a missing one fails
-    before anything is written.
+    RESERVE_YEARS, then (with ``scenario``) scenario.toml, the sample scenario reading
+    them (an existing one, maybe edited, is kept). Every raw file is checked first, so a
+    missing one fails before anything is written. ``out_dir`` follows the output rule of
+    `optim.outdir` (new or optim's own sample folder, else OutputError unless ``force``);
+    the files are staged and moved into place together.
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     if reserve_year not in RESERVE_YEARS:
         raise ValueError(f"reserve year must be one of {RESERVE_YEARS}, not {reserve_year}")
     for key in RAW_FILES:
         _raw_path(raw_dir, key)
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    src_start = _source_year_prices(raw_dir)["timestamp_utc"].iloc[0]
-    stress = event_flags(raw_dir, src_start)["stress"]
-    reserves = {y: build_reserve_prices(raw_dir, stress, y) for y in RESERVE_YEARS}
-    builders: dict[str, Callable[[], pa.Table]] = {
-        "prices.parquet": lambda: build_prices(raw_dir),
-        "hashprice.parquet": lambda: build_hashprice(raw_dir),
-        "fuel.parquet": lambda: build_fuel(raw_dir),
-        "events.parquet": lambda: build_events(raw_dir, src_start),
-        "reserve_prices.parquet": lambda: reserves[reserve_year],
-        **{f"reserve_prices_{y}.parquet": (lambda y=y: reserves[y]) for y in RESERVE_YEARS},
-    }
-    return [write_parquet_atomic(build(), out_dir / name) for name, build in builders.items()]
+    names = [*output_names(), *(["scenario.toml"] if scenario else [])]
+    with outdir.writing(out_dir, "sample", SAMPLE_FILES, force) as stage:
+        src_start = _source_year_prices(raw_dir)["timestamp_utc"].iloc[0]
+        stress = event_flags(raw_dir, src_start)["stress"]
+        reserves = {y: build_reserve_prices(raw_dir, stress, y) for y in RESERVE_YEARS}
+        builders: dict[str, Callable[[], pa.Table]] = {
+            "prices.parquet": lambda: build_prices(raw_dir),
+            "hashprice.parquet": lambda: build_hashprice(raw_dir),
+            "fuel.parquet": lambda: build_fuel(raw_dir),
+            "events.parquet": lambda: build_events(raw_dir, src_start),
+            "reserve_prices.parquet": lambda: reserves[reserve_year],
+            **{f"reserve_prices_{y}.parquet": (lambda y=y: reserves[y]) for y in RESERVE_YEARS},
+        }
+        for name, build in builders.items():
+            write_parquet_atomic(build(), stage / name)
+        if scenario:
+            kept = out_dir / "scenario.toml"
+            if kept.is_file():
+                shutil.copy2(kept, stage / "scenario.toml")
+            else:
+                (stage / "scenario.toml").write_text(sample_scenario(), encoding="utf-8")
+    return [out_dir / name for name in names]

@@ -34,9 +34,11 @@ Share = Annotated[float, Field(gt=0, le=1)]
 
 
 class Strict(BaseModel):
-    """Base: unknown keys are errors, values are checked on assignment."""
+    """Base: unknown keys are errors, and values are not coerced (strict mode): a string
+    is not a number or a boolean (`months = "36"`, `power_pass_through = "yes"` are bad
+    input); an integer is still a valid float (`firm_import_mw = 10`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 def _month(value: str) -> str:
@@ -162,14 +164,15 @@ def site_references(scenario: Scenario, table: str, entries: str, field: str) ->
     listed twice at a site."""
     names = [item.name for item in getattr(scenario, table)]
     problems = duplicate_names(table, names)
+    known = set(names)  # a name defined twice is still an entry (its duplicate is the error)
     for i, site in enumerate(scenario.site):
         listed = [getattr(entry, field) for entry in getattr(site, entries)]
         for j, name in enumerate(listed):
             where = f"site[{i}] ({site.name}).{entries}[{j}]"
-            if name not in names:
+            if name not in known:
                 problems.append(f"{where}.{field}: {name!r} is not a [[{table}]] entry"
-                                f"{_suggest(name, names)}")
-            if listed.count(name) > 1:
+                                f"{_suggest(name, sorted(known))}")
+            if listed[:j].count(name) == 1:  # once, at its second listing
                 problems.append(f"{where}: {field} {name!r} is listed more than once")
     return problems
 
@@ -256,6 +259,30 @@ def load_scenario(path: Path | str) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML: {exc}", str(path)) from None
     return parse_scenario(raw, path.resolve().parent, str(path))
+
+
+def with_overrides(scenario: Scenario, names: dict[str, str] | None = None,
+                   **values: object) -> Scenario:
+    """`scenario` with `[scenario]` fields replaced by `values` (None: keep the file's),
+    checked by the same field rules as the file; a problem names the field by its
+    `names` entry (e.g. the command-line flag `--mip-gap`). Raises InputError."""
+    given = {k: v for k, v in values.items() if v is not None}
+    if not given:
+        return scenario
+    section = scenario.scenario
+    try:
+        checked = type(section).model_validate({**section.model_dump(), **given})
+    except ValidationError as exc:
+        names = names or {}
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            what = names.get(field, f"scenario.{field}")
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{what}: {message} (got {given.get(field, error.get('input'))!r})"
+                            if error["type"] != "value_error" else f"{what}: {message}")
+        raise InputError(list(dict.fromkeys(problems)), "command line") from None
+    return scenario.model_copy(update={"scenario": checked})
 
 
 def resolution_blocks(resolution: str) -> int | None:

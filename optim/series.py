@@ -6,6 +6,7 @@ the horizon are ignored; inside it, every hour (or date) must be present exactly
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -145,11 +146,29 @@ def _hour_positions(df: pd.DataFrame, col: str, horizon: Horizon,
 
 def _date_positions(df: pd.DataFrame, col: str, horizon: Horizon,
                     check: FileCheck) -> np.ndarray | None:
+    """Date index of each row (-1 outside the horizon), or None if the column is unusable.
+
+    A `date` column holds calendar dates (dates, or timestamps naive or in any zone). A
+    zone-aware timestamp must be a midnight in its own zone, and it names that day: a
+    Tokyo midnight is the date it reads, not the day before on which it falls in UTC.
+    """
     try:
-        dates = pd.to_datetime(df[col]).to_numpy().astype("datetime64[D]")
-    except (ValueError, TypeError) as exc:
-        check.add(f"column {col!r}: not dates ({exc})")
+        with warnings.catch_warnings():  # pandas' parsing advice is not for the user
+            warnings.simplefilter("ignore")
+            stamps = pd.Series(pd.to_datetime(df[col]))
+    except (ValueError, TypeError, OverflowError) as exc:
+        check.add(f"column {col!r}: not dates ({str(exc).splitlines()[0]})")
         return None
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        local = stamps.dt.tz_localize(None)  # the wall clock of the zone
+        off = local.notna() & (local != local.dt.normalize())
+        if off.any():
+            shown = _listing(stamps[off].astype(str).to_numpy())
+            check.add(f"column {col!r}: timestamps in zone {stamps.dt.tz} must be midnights "
+                      f"there to name a date; not at: {shown}")
+            return None
+        stamps = local
+    dates = stamps.to_numpy().astype("datetime64[D]")
     if np.isnat(dates).any():
         check.add(f"column {col!r}: {int(np.isnat(dates).sum())} missing dates")
         return None
@@ -280,9 +299,11 @@ def read_profiles(path: Path, profiles: list[str], horizon: Horizon) -> dict[str
     return out
 
 
-def read_events(path: Path, nodes: list[str], known_nodes: set[str],
+def read_events(path: Path, nodes: list[str], known_nodes: set[str] | None,
                 horizon: Horizon) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Stress and peak flags per node; absent hours, columns and false flags are unflagged."""
+    """Stress and peak flags per node; absent hours, columns and false flags are unflagged.
+    The nodes are checked against `known_nodes` (those of the prices file), unless it is
+    None: a prices file that could not be read names no nodes to check against."""
     check = FileCheck(path)
     df = _read(path, ["timestamp", "node"], check)
     stress = {n: np.zeros(horizon.n_hours, bool) for n in nodes}
@@ -294,7 +315,8 @@ def read_events(path: Path, nodes: list[str], known_nodes: set[str],
         for col in flags:
             if not pd.api.types.is_bool_dtype(df[col]):
                 check.add(f"column {col!r} must be bool, got {df[col].dtype}")
-        unknown = sorted(set(df["node"].astype(str)) - known_nodes)
+        unknown = [] if known_nodes is None else \
+            sorted(set(df["node"].astype(str)) - known_nodes)
         for name in unknown:
             check.add(f"node {name!r} is not in the prices file{_suggest(name, known_nodes)}")
         pos = _hour_positions(df, "timestamp", horizon, check)
@@ -341,7 +363,7 @@ def read_series(scenario: Scenario) -> Series:
     stress = {n: np.zeros(horizon.n_hours, bool) for n in nodes}
     peak = {n: np.zeros(horizon.n_hours, bool) for n in nodes}
     if scenario.data.events is not None:
-        known = _nodes_in(prices_path)
+        known = _nodes_in(prices_path)  # None if unreadable: no cascade of false errors
         flags = attempt(read_events, scenario.path("events"), nodes, known, horizon)
         if flags is not None:
             stress, peak = flags
@@ -368,9 +390,11 @@ def series_needs(scenario: Scenario) -> dict[str, set[str]]:
     return needs
 
 
-def _nodes_in(path: Path | None) -> set[str]:
+def _nodes_in(path: Path | None) -> set[str] | None:
+    """The nodes of a prices file, or None when it cannot be read (then nothing is checked
+    against it)."""
     try:
         column = pq.read_table(path, columns=["node"]).column("node")
-    except (FileNotFoundError, pa.ArrowInvalid, OSError, KeyError):
-        return set()
+    except (FileNotFoundError, pa.ArrowInvalid, OSError, KeyError, TypeError):
+        return None
     return {str(v) for v in pc.unique(column).to_pylist()}

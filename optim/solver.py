@@ -7,7 +7,9 @@ options are checked by name and type; Pyomo would silently ignore a misspelt one
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import highspy
@@ -33,6 +35,21 @@ LIMIT_STATUSES = {
 INFEASIBLE_STATUSES = {highspy.HighsModelStatus.kInfeasible,
                        highspy.HighsModelStatus.kUnboundedOrInfeasible}
 DEFAULT_OPTIONS: dict[str, object] = {"random_seed": 0, "output_flag": False}
+POLL_S = 0.1  # how often the caller's thread looks at a running solve
+STOP_WAIT_S = 2.0  # the longest wait for HiGHS to honour an interrupt
+
+
+@dataclass(frozen=True)
+class MipProgress:
+    """The state of a running MIP: incumbent and bound in USD (None until known)."""
+
+    elapsed_s: float
+    objective_usd: float | None
+    bound_usd: float | None
+    gap: float | None
+
+
+OnMip = Callable[[MipProgress], None]
 
 
 @dataclass(frozen=True)
@@ -93,16 +110,18 @@ class Compiled:
 
 def solve_model(model: pyo.ConcreteModel, mip_gap: float, time_limit_s: float | None,
                 options: dict[str, object] | None = None,
-                objective_unit: float = 1.0, start: Start | None = None) -> SolveOutcome:
+                objective_unit: float = 1.0, start: Start | None = None,
+                on_mip: OnMip | None = None) -> SolveOutcome:
     """Compile, solve and load the solution values into the model's variables.
 
     The objective and bound are reported times `objective_unit` (the model's money unit).
     `start` gives HiGHS values of some variables (e.g. the integers) as a MIP start; HiGHS
-    completes it to a full solution if it can.
+    completes it to a full solution if it can. `on_mip` receives the MIP's progress.
     """
+    deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
     with PauseGC():
         return solve_compiled(compile_model(model), mip_gap, time_limit_s, options,
-                              objective_unit, start)
+                              objective_unit, start, on_mip, deadline=deadline)
 
 
 def compile_model(model: pyo.ConcreteModel) -> Compiled:
@@ -145,11 +164,88 @@ def compile_model(model: pyo.ConcreteModel) -> Compiled:
     return Compiled(columns, lp, integrality, offset, time.perf_counter() - t0)
 
 
+def _finite(value: float, unit: float) -> float | None:
+    return float(value) * unit if np.isfinite(value) else None
+
+
+def _run(h: highspy.Highs, objective_unit: float, on_mip: OnMip | None,
+         deadline: float | None = None) -> None:
+    """`h.run()` in a thread of its own, so that the caller's thread stays responsive.
+
+    A KeyboardInterrupt there (Ctrl-C, or SIGTERM turned into one) asks HiGHS to stop
+    through its interrupt callbacks and is raised again once HiGHS has stopped, or after
+    STOP_WAIT_S: HiGHS does not look at them during presolve or a MIP's root LP, so the
+    solve may go on in that (daemon) thread until its next check or the process's exit.
+    The MIP's progress is handed to `on_mip` in the caller's thread, at most every POLL_S.
+    """
+    stop = threading.Event()
+    latest: list[MipProgress] = []
+    t0 = time.perf_counter()
+
+    def interrupt(event: highspy.HighsCallbackEvent) -> None:
+        if stop.is_set() or (deadline is not None and time.perf_counter() >= deadline):
+            event.interrupt()
+
+    def mip(event: highspy.HighsCallbackEvent) -> None:
+        interrupt(event)
+        out = event.data_out
+        objective = _finite(out.mip_primal_bound, objective_unit)
+        bound = _finite(out.mip_dual_bound, objective_unit)
+        latest[:] = [MipProgress(time.perf_counter() - t0, objective, bound,
+                                 relative_gap(objective, bound))]
+
+    h.cbSimplexInterrupt.subscribe(interrupt)
+    h.cbIpmInterrupt.subscribe(interrupt)
+    h.cbMipInterrupt.subscribe(mip)
+    if on_mip is not None:
+        h.cbMipImprovingSolution.subscribe(mip)
+
+    def work() -> None:
+        try:
+            h.run()
+        finally:
+            highspy._Highs.resetGlobalScheduler(False)  # as highspy does after a threaded run
+
+    thread = threading.Thread(target=work, name="highs", daemon=True)
+    thread.start()
+    shown = None
+    try:
+        while thread.is_alive():
+            thread.join(POLL_S)
+            if on_mip is not None and latest and latest[0] is not shown:
+                shown = latest[0]
+                on_mip(shown)
+    except BaseException:
+        stop.set()
+        _wait_stopped(thread)
+        raise
+
+
+def _wait_stopped(thread: threading.Thread) -> None:
+    """Wait a little for HiGHS to stop after an interrupt; a further Ctrl-C does not cut
+    the wait short."""
+    deadline = time.perf_counter() + STOP_WAIT_S
+    while thread.is_alive() and time.perf_counter() < deadline:
+        try:
+            thread.join(POLL_S)
+        except KeyboardInterrupt:
+            continue
+
+
 def solve_compiled(compiled: Compiled, mip_gap: float, time_limit_s: float | None,
                    options: dict[str, object] | None = None, objective_unit: float = 1.0,
-                   start: Start | None = None) -> SolveOutcome:
+                   start: Start | None = None, on_mip: OnMip | None = None,
+                   deadline: float | None = None) -> SolveOutcome:
     """Solve a compiled model with HiGHS, classify the outcome and load the solution
-    values into its Pyomo variables. `handoff_s` counts the compile and the hand-off."""
+    values into its Pyomo variables. `handoff_s` counts the compile and the hand-off.
+
+    `time_limit_s` (or an earlier `deadline`, a time.perf_counter() value covering the
+    compile too) is wall clock for the whole solve: HiGHS's own limit starts only after
+    it has completed a partial start, so the interrupt callbacks also stop it there.
+
+    `on_mip` receives the MIP's incumbent, bound and gap as they change. A
+    KeyboardInterrupt while HiGHS runs stops it within about a second and is re-raised.
+    """
     t0 = time.perf_counter()
     columns, integrality, offset = compiled.columns, compiled.integrality, compiled.offset
     n_col, n_row = compiled.n_columns, compiled.n_rows
@@ -157,8 +253,8 @@ def solve_compiled(compiled: Compiled, mip_gap: float, time_limit_s: float | Non
     h.silent()
     for name, value in {**DEFAULT_OPTIONS, "mip_rel_gap": mip_gap, **(options or {})}.items():
         h.setOptionValue(name, value)
-    if time_limit_s is not None:
-        h.setOptionValue("time_limit", float(time_limit_s))
+    if deadline is None and time_limit_s is not None:
+        deadline = t0 + time_limit_s
     h.passModel(compiled.lp)
     if start:
         position = {id(v): i for i, v in enumerate(columns)}
@@ -166,7 +262,9 @@ def solve_compiled(compiled: Compiled, mip_gap: float, time_limit_s: float | Non
         h.setSolution(len(known), np.array([i for i, _ in known], np.int32),
                       np.array([x for _, x in known], float))
     t1 = time.perf_counter()
-    h.run()
+    if deadline is not None:
+        h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.0))
+    _run(h, objective_unit, on_mip if integrality.any() else None, deadline)
     t2 = time.perf_counter()
 
     model_status = h.getModelStatus()

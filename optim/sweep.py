@@ -20,10 +20,13 @@ import pickle
 import signal
 import subprocess
 import sys
+import threading
 import time
 import tomllib
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from optim.errors import InputError
+from optim.outdir import check_folder_name, claim_folder
 from optim.results import line_labels, write_json_atomic, write_table_atomic
 from optim.scenario import (
     ScenarioSection,
@@ -62,9 +66,9 @@ Value = float | int | str | bool
 class Axis(Strict):
     path: str
     values: list[Value] | None = None
-    start: float | None = None
-    stop: float | None = None
-    step: float | None = Field(None, gt=0)
+    start: int | float | None = None  # integers stay integers (an int field accepts them)
+    stop: int | float | None = None
+    step: int | float | None = Field(None, gt=0)
 
     @model_validator(mode="after")
     def _one_form(self) -> Axis:
@@ -78,6 +82,8 @@ class Axis(Strict):
         if self.values is not None:
             return list(self.values)
         n = int(np.floor((self.stop - self.start) / self.step + 1e-9)) + 1
+        if isinstance(self.start, int) and isinstance(self.step, int):
+            return [self.start + i * self.step for i in range(n)]
         return [round(self.start + i * self.step, 12) for i in range(n)]
 
 
@@ -201,6 +207,7 @@ def load_sweep(path: Path) -> Sweep:
     except ValidationError as exc:
         raise InputError([f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()],
                          str(path)) from None
+    check_folder_name(spec.sweep.name, "sweep.name", str(path))
     base_path = (path.parent / spec.sweep.base).resolve()
     try:
         base_raw = tomllib.loads(base_path.read_text())
@@ -232,21 +239,28 @@ def load_sweep(path: Path) -> Sweep:
                  [a.path for a in spec.axis], spec.sweep.timeout_s, options)
 
 
+def case_label(overrides: dict[str, Value]) -> str:
+    """A case's label from its overrides: each path without its first part, so the site,
+    ASIC, generator or series it sets stays in it (`site.corsicana.ai.lease_usd_per_kw_month`
+    -> `corsicana.ai.lease_usd_per_kw_month=140`, `series.fuel.scale` -> `fuel.scale=2.0`)."""
+    return ", ".join(f"{k.split('.', 1)[-1]}={v}" for k, v in overrides.items()) or "base"
+
+
 def _expand(spec: SweepFile) -> Iterator[Case]:
+    """The cases: the axes' Cartesian product, then the explicit cases (named by their
+    `name`, else labelled by their overrides); a case met twice runs once."""
     seen: set[str] = set()
     grids = [[(a.path, v) for v in a.points()] for a in spec.axis]
     combos = [dict(c) for c in itertools.product(*grids)] if grids else []
     explicit = [{k: v for k, v in c.items() if k != "name"} for c in spec.case]
-    names = [str(c["name"]) for c in spec.case if "name" in c]
     for i, overrides in enumerate(combos + explicit):
         cid = case_id(overrides)
         if cid in seen:
             continue
         seen.add(cid)
         j = i - len(combos)
-        label = names[j] if 0 <= j < len(names) and "name" in spec.case[j] else \
-            ", ".join(f"{k.split('.')[-1]}={v}" for k, v in overrides.items()) or "base"
-        yield Case(cid, label, overrides)
+        name = spec.case[j].get("name") if j >= 0 else None
+        yield Case(cid, case_label(overrides) if name is None else str(name), overrides)
 
 
 # ------------------------------------------------------------------------ running a case
@@ -270,23 +284,81 @@ def case_valid(folder: Path, cid: str) -> bool:
 WORKER_COMMAND: tuple[str, ...] = ("-m", "optim.sweep_worker")
 
 
+STOP_GRACE_S = 3.0  # a stopped case's time to clean up after SIGTERM, before SIGKILL
+
+
+class _CaseProcesses:
+    """The case processes one sweep run has started in this process (the sweep's own, or
+    a Dask worker's), so that a stop reaches every one and no further case starts."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running: dict[int, subprocess.Popen] = {}
+        self.stopped = False
+
+
+_RUNS: dict[str, _CaseProcesses] = {}  # by the run id of `_execute`
+_RUNS_LOCK = threading.Lock()
+
+
+def _case_processes(run_id: str) -> _CaseProcesses:
+    with _RUNS_LOCK:
+        return _RUNS.setdefault(run_id, _CaseProcesses())
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    try:
+        os.killpg(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_cases(run_id: str, grace_s: float = STOP_GRACE_S) -> int:
+    """Stop the case processes of run `run_id` started here, and start no more: SIGTERM to
+    each case's process group (the case cleans up: no half-written folder, no temporary
+    log), SIGKILL to the group after `grace_s`. Returns how many were running."""
+    cases = _case_processes(run_id)
+    with cases.lock:
+        cases.stopped = True
+        procs = list(cases.running.values())
+    for proc in procs:
+        _signal_group(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and any(p.poll() is None for p in procs):
+        time.sleep(0.05)
+    for proc in procs:
+        _signal_group(proc.pid, signal.SIGKILL)  # what is left of the group, its workers too
+    return len(procs)
+
+
 def run_case_subprocess(task: dict) -> dict:
-    """Run one case in a fresh Python process with a wall-clock timeout; never raises."""
+    """Run one case in a fresh Python process (a session and process group of its own)
+    with a wall-clock timeout; never raises. A case of a stopped run (`stop_cases`) does
+    not start."""
     t0 = time.perf_counter()
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.Popen([sys.executable, *WORKER_COMMAND, task["task_file"]],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)
+    cases = _case_processes(task.get("run_id", ""))
+    with cases.lock:
+        if cases.stopped:
+            return {"case_id": task["case_id"], "status": "not_run",
+                    "error": "the sweep was stopped", "wall_s": 0.0}
+        proc = subprocess.Popen([sys.executable, *WORKER_COMMAND, task["task_file"]],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env, start_new_session=True)
+        cases.running[proc.pid] = proc
     try:
         _, stderr = proc.communicate(timeout=task["timeout_s"])
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # the case and its solver worker processes
+        _signal_group(proc.pid, signal.SIGKILL)  # the case and its solver worker processes
         proc.communicate()
         return {"case_id": task["case_id"], "status": "timeout",
                 "error": f"no result within {task['timeout_s']:g} s (killed)",
                 "wall_s": time.perf_counter() - t0}
+    finally:
+        with cases.lock:
+            cases.running.pop(proc.pid, None)
     row: dict[str, Any] = {"case_id": task["case_id"], "wall_s": time.perf_counter() - t0}
     if proc.returncode == 0:
         row["status"] = "solved"
@@ -338,12 +410,24 @@ class SweepOutcome:
     skipped: int
 
 
+SWEEP_FILES = frozenset({"summary.parquet", "optim.log", "cases", ".tasks"})
+
+
+def sweep_root(sweep: Sweep, out_root: Path, force: bool = False) -> Path:
+    """Check the sweep's name and its folder `out_root/<name>`, create and mark it."""
+    check_folder_name(sweep.name, "sweep.name", "sweep file")
+    return claim_folder(Path(out_root) / sweep.name, "sweep", SWEEP_FILES, force)
+
+
 def run_sweep(sweep: Sweep, out_root: Path, workers: int | None = None,
               scheduler: str | None = None, force: bool = False,
               on_case: Callable[[dict], None] | None = None,
               on_start: Callable[[int], None] | None = None) -> SweepOutcome:
-    """Run every case not already done; write and return the summary table."""
-    root = Path(out_root) / sweep.name
+    """Run every case not already done; write and return the summary table.
+
+    The sweep folder `out_root/<name>` must be new or optim's own sweep folder (else
+    OutputError, exit 2; `force` also writes into another folder, deleting nothing)."""
+    root = sweep_root(sweep, out_root, force)
     (root / "cases").mkdir(parents=True, exist_ok=True)
     done = [] if force else [c for c in sweep.cases
                              if case_valid(root / "cases" / c.case_id, c.case_id)]
@@ -354,19 +438,43 @@ def run_sweep(sweep: Sweep, out_root: Path, workers: int | None = None,
     tasks = _prepare_tasks(sweep, root, todo)
     if on_start is not None:
         on_start(len(tasks))
-    for row in _execute(tasks, workers, scheduler):
-        rows[row["case_id"]] = row
-        if on_case is not None:
-            on_case(row)
+    with closing(_execute(tasks, workers, scheduler)) as finished:
+        for row in finished:
+            rows[row["case_id"]] = row
+            if on_case is not None:
+                on_case(row)
     summary = summary_table(sweep, root, rows)
     path = write_table_atomic(summary, root / "summary.parquet")
     failed = int((~summary["status"].isin(SOLVED)).sum())
     return SweepOutcome(summary, path, failed, len(done))
 
 
+@contextmanager
+def _shielded() -> Iterator[None]:
+    """Ctrl-C and SIGTERM are ignored within the block (when run in the main thread), so
+    that a second one does not cut a cleanup short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in saved:
+        signal.signal(s, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+
+
 def _execute(tasks: list[dict], workers: int | None, scheduler: str | None) -> Iterator[dict]:
+    """Run the cases; yield each one's row as it finishes. If the iteration ends early (a
+    KeyboardInterrupt, SIGTERM turned into one, an error, `close()`), every case process
+    still running is stopped (`stop_cases`) before this returns, and none starts after."""
     if not tasks:
         return
+    run_id = uuid.uuid4().hex
+    tasks = [{**t, "run_id": run_id} for t in tasks]
+    complete = False
     if scheduler is not None:
         from distributed import Client
         from distributed import as_completed as dask_completed
@@ -374,13 +482,29 @@ def _execute(tasks: list[dict], workers: int | None, scheduler: str | None) -> I
         with Client(scheduler) as client:
             futures = [client.submit(run_case_subprocess, t, pure=False, key=f"case-{t['case_id']}")
                        for t in tasks]
-            for future in dask_completed(futures):
-                yield future.result()
+            try:
+                for future in dask_completed(futures):
+                    yield future.result()
+                complete = True
+            finally:
+                if not complete:
+                    with _shielded():
+                        client.cancel(futures)
+                        client.run(stop_cases, run_id)
         return
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+    pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+    try:
         futures = [pool.submit(run_case_subprocess, t) for t in tasks]
         for future in as_completed(futures):
             yield future.result()
+        complete = True
+    finally:
+        with _shielded():
+            if not complete:
+                stop_cases(run_id)
+            pool.shutdown(wait=True, cancel_futures=True)
+            with _RUNS_LOCK:
+                _RUNS.pop(run_id, None)
 
 
 def _headline(investments: pd.DataFrame, sites: list[str]) -> dict[str, float]:

@@ -95,9 +95,10 @@ def _siblings(out: Path) -> list[str]:
 
 
 def test_solving_again_replaces_the_results_folder_atomically(tmp_path: Path) -> None:
-    """A second solve into the same --out replaces the whole folder (a file left in the
-    first one is gone, the summary is the second scenario's); a run that fails on bad
-    input (exit 2) leaves the earlier folder as it was, byte for byte."""
+    """A second solve into the same --out replaces optim's files (the summary is the
+    second scenario's) and keeps a file the user left there (optim never deletes what it
+    did not write, tests/test_safety.py); a run that fails on bad input (exit 2) leaves the
+    earlier folder as it was, byte for byte."""
     out = tmp_path / "results"
     npv = {}
     for name, price in (("first", 30.0), ("second", 40.0)):
@@ -106,7 +107,7 @@ def test_solving_again_replaces_the_results_folder_atomically(tmp_path: Path) ->
         (out / f"{name}.txt").write_text("left by the user")
     # 10 MW mined at 100 USD/MWh (48 x 1000 / 20 / 24) against the import price, 744 hours
     assert npv == pytest.approx({"first": 744 * 10 * 70, "second": 744 * 10 * 60})
-    assert not (out / "first.txt").exists()
+    assert (out / "first.txt").read_text() == "left by the user"
     assert _siblings(out) == []
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     bad = write_case(tmp_path / "bad")

@@ -219,7 +219,7 @@ def test_events_use_headroom_at_limit(tmp_path: Path) -> None:
     _frame(_peaky_two_years()).to_parquet(src)
     events_file = tmp_path / "events.parquet"
     result = _invoke(
-        src, "--ba", "TEST", "--years", "2018-2019", "--limit", "2", "--out", tmp_path,
+        src, "--ba", "TEST", "--years", "2018-2019", "--limit", "2", "--out", tmp_path / "out",
         "--events-out", events_file, "--node", "N1",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -233,15 +233,16 @@ def test_cli_writes_summary_and_plot(tmp_path: Path) -> None:
     src = tmp_path / "demand.parquet"
     _frame(_peaky_two_years()).to_parquet(src)
     result = _invoke(
-        src, "--years", "2018-2019", "--limit", "2", "--limit", "3", "--out", tmp_path,
+        src, "--years", "2018-2019", "--limit", "2", "--limit", "3", "--out", tmp_path / "out",
         "--plot", "--every-year",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    summary = pd.read_parquet(tmp_path / "headroom.parquet")
+    out = tmp_path / "out"
+    summary = pd.read_parquet(out / "headroom.parquet")
     assert list(summary["headroom_mw"]) == [0, 100]
     assert summary["every_year"].all()
-    assert (tmp_path / "headroom.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert (out / "headroom.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demand.parquet", "out"]  # no temps
     assert "TEST" in result.stdout and "headroom MW" in result.stdout
 
 
