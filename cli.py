@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -22,10 +23,20 @@ if TYPE_CHECKING:
     from optim.log import RunLog
     from optim.solver import MipProgress
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Plan a power portfolio: self-mining, hosting, AI colocation, generation.")
 out_console = Console()
 err_console = Console(stderr=True)
+
+
+def _stdout_closed() -> None:
+    """The reader of stdout went away (`optim solve ... | head -1`): the rest of the tables
+    go nowhere and the run ends as it would have (rich's default exits 1)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+out_console.on_broken_pipe = _stdout_closed
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario TOML file.", dir_okay=False)]
 
@@ -64,8 +75,9 @@ def _fail(exc: Exception, log: RunLog | None = None) -> typer.Exit:
     return typer.Exit(code)
 
 
-PHASE_NAMES = {"read": "reading the inputs", "build": "the model build",
-               "warm start": "the warm start (a blocks:12 MIP)", "solve": "the MIP solve",
+PHASE_NAMES = {"read": "reading the inputs", "prepare": "preparing the problem",
+               "build": "the model build",
+               "warm start": "the warm start (a coarser MIP)", "solve": "the MIP solve",
                "solve by site": "the solve by site", "tables": "the result tables",
                "re-solve": "the hourly re-solve", "results": "the result tables",
                "check": "the independent check", "write": "writing the results"}
@@ -572,6 +584,7 @@ def _sweep(sweep_file: Path, out: Path, workers: int | None, scheduler: str | No
     names = {c.case_id: c.name for c in spec.cases}
     log.info(f"sweep {spec.name!r}: {len(spec.cases)} cases, timeout {spec.timeout_s:g} s per "
              f"case, folder {(out / spec.name).resolve()}")
+    sweeps.check_sweep_root(spec, out, force)  # a refused folder: exit 2 before any progress
     counts = {"done": 0, "failed": 0}
     progress = Progress(TextColumn("{task.description}"), BarColumn(),
                         TextColumn("{task.completed}/{task.total}"),
@@ -650,15 +663,22 @@ def main() -> None:
     _exit_fast = True
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_terminated)
-    app()
+    try:
+        app()
+    except OSError as exc:  # the terminal or a redirect failed us (disk full, closed pipe)
+        with contextlib.suppress(OSError):
+            sys.stderr.write(f"error (exit 1): cannot write the output: {exc}\n")
+            sys.stderr.flush()
+        os._exit(1)
 
 
 def _leave() -> None:
     """End the process once a solve's results are written and printed: tearing down the
     heap of Pyomo objects at exit took 1.5 s of the 5 x 12 hourly benchmark's 26 s."""
     if _exit_fast:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()  # results are written: a closed pipe changes nothing
         os._exit(0)
 
 

@@ -13,8 +13,10 @@ In a step where no hourly product of the site is deployed (every share 0), which
 model backs an hourly offer changes no number: the offer is then one variable per product
 ("pooled", reported without an ASIC model) and the offers are backed by the whole draw,
 sum of offers <= sum_a mine[a] (a split per model exists). An hourly product is not
-offered in a step where it pays nothing (an offer there could only lose hashprice). Both
-are exact and remove most offer variables and rows.
+offered in an hour where it pays nothing (an offer there could only lose hashprice), nor in
+a blocks step where it pays nothing and is not deployed; a deployed blocks step keeps its
+offers, since the group mean of rate * share can make even an unpaid offer pay there.
+Both reductions are exact and remove most offer variables and rows.
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ def build(core: Core) -> None:
         lost = st.input(NAME, "hashprice_x_share")
         hourly = [r for r, monthly in enumerate(spec.monthly) if not monthly]
         pooled = (share[:, hourly] == 0).all(axis=1) if hourly else np.zeros(st.n, bool)
-        paid = price > 0
+        paid = price > 0 if p.resolution == "hourly" else (price > 0) | (share > 0)
         backing: dict[str, list[list]] = {asic: [] for asic, _, _ in draws}
         pool: list[list] = []
         for r, product in enumerate(spec.products):

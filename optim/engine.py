@@ -382,7 +382,8 @@ def _check_outcome(outcome: SolveOutcome, problem: Problem, mip_gap: float,
         _raise_infeasible(problem, mip_gap, time_limit_s, options, context, fixed)
     if outcome.status == NO_SOLUTION:
         raise NoSolutionError(f"{context}: no feasible plan found within the time limit "
-                              f"({time_limit_s} s); HiGHS status {outcome.highs_status}")
+                              f"({time_limit_s:g} s); give a longer --time-limit, or solve at "
+                              "a coarser --resolution blocks:K")
     if outcome.status not in (OPTIMAL, TIME_LIMIT):
         raise SolverError(f"{context}: HiGHS stopped with status {outcome.highs_status}")
 
@@ -458,7 +459,7 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
     phases = Phases(progress)
     with phases("read"):
         run = _read(scenario, series, resolution, mip_gap, time_limit_s, hourly, tuning)
-    with phases("prepare", "build"):
+    with phases("prepare"):
         _prepare(run)
     _investment_solve(run, phases)
     if not run.hourly_run:

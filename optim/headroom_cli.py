@@ -3,12 +3,18 @@
 A thin typer command: it parses options, calls `optim.headroom` for every number, prints
 rich tables and writes its files by the output rule of `optim.outdir` (a new folder or
 optim's own; an events file only new or optim's). Register it with `app.command()(headroom)`.
+
+Like every command it keeps a run log: into the --out folder as `optim.log` once written,
+else (an error) in $OPTIM_LOG_DIR, and it reports an error as `cli._fail` does:
+`error (exit N): ...` then `log: PATH` (bad input and refused outputs exit 2). Every file
+it writes gets the usual permissions (0666 less the umask).
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -18,16 +24,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from optim import headroom as hr
-from optim.outdir import OutputError, check_folder, writing
+from optim.errors import InputError
+from optim.log import LOG_NAME, RunLog
+from optim.outdir import OutputError, check_folder, resolved, writing
 
 _MONTH_ABBR = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
-HEADROOM_FILES = frozenset({"headroom.parquet", "headroom.png"})
+HEADROOM_FILES = frozenset({"headroom.parquet", "headroom.png", LOG_NAME})
 EVENTS_KEY = b"optim"  # Parquet schema metadata of an events file optim wrote
 
 
@@ -60,6 +67,27 @@ def _write_events(events: pd.DataFrame, path: Path) -> None:
     _atomic_write(path, lambda tmp: pq.write_table(table.replace_schema_metadata(meta), tmp))
 
 
+def _cli_module():  # noqa: ANN202 (the module of the running `optim` app)
+    """The CLI module whose `_fail` reports errors: `__main__` when run as
+    `python -m optim.cli` (its --debug flag lives there), else `optim.cli`."""
+    main = sys.modules.get("__main__")
+    here = Path(__file__).with_name("cli.py").resolve()
+    if getattr(main, "_fail", None) is not None and \
+            Path(getattr(main, "__file__", "") or ".").resolve() == here:
+        return main
+    from optim import cli
+
+    return cli
+
+
+def _fail(exc: Exception, log: RunLog) -> typer.Exit:
+    """Report `exc` as every command does (`error (exit N): ...`, then `log: ...`): a
+    headroom input error is bad input (exit 2)."""
+    if isinstance(exc, hr.HeadroomInputError):
+        exc = InputError(str(exc), "headroom")
+    return _cli_module()._fail(exc, log)
+
+
 def _missing_raw(path: Path) -> hr.HeadroomInputError:
     """The default demand file is absent: say where it was looked for and how to point
     optim at the raw data."""
@@ -69,11 +97,12 @@ def _missing_raw(path: Path) -> hr.HeadroomInputError:
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temp file in the target folder, then `os.replace` it into place."""
+    """Write through a temp file in the target folder, then `os.replace` it into place.
+    The temp file is created with mode 0666 less the umask (as `open` creates any other
+    output, usually 0644), not `mkstemp`'s 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -237,57 +266,64 @@ def headroom(
     Method of Norris et al., "Rethinking Load Growth" (Duke, 2025) on EIA-930 demand.
     """
     console = Console(markup=False)
-    err = Console(stderr=True)
-    try:
-        limits = hr.check_limits_pct(limit or hr.DEFAULT_LIMITS_PCT)
-        first_year, last_year = hr.parse_years(years)
-        widen_months = hr.parse_widen(widen or [])
-        if events_out is not None:
-            hr.check_events_request(
-                ba, limits, flex_mw, node, events_start, events_months,
-                (first_year, last_year), events_year,
-            )  # fmt: skip
-        if demand is None and not hr.default_demand_path().is_file():
-            raise _missing_raw(hr.default_demand_path())
-        frame = hr.read_demand(demand if demand is not None else hr.default_demand_path())
-        profiles = hr.prepare_bas(frame, ba, (first_year, last_year), widen_months, min_coverage)
-        summary = hr.headroom_summary(profiles, limits, every_year)
-        events = None
-        load_mw, source_year = 0.0, last_year
-        if events_out is not None:
-            (profile,) = profiles.values()
-            load_mw = flex_mw if flex_mw is not None else float(summary["headroom_mw"].iloc[0])
-            if not load_mw > 0:
-                raise hr.HeadroomInputError(
-                    f"BA {profile.ba}: no load meets the {limits[0]:g} % limit, so there are "
-                    "no curtailed hours to write; give --flex-mw or a larger --limit"
+    log = RunLog("headroom", demand=demand if demand is not None else "(default)",
+                 out=resolved(out), events_out=events_out, force=force)
+    with log:
+        try:
+            limits = hr.check_limits_pct(limit or hr.DEFAULT_LIMITS_PCT)
+            first_year, last_year = hr.parse_years(years)
+            widen_months = hr.parse_widen(widen or [])
+            if events_out is not None:
+                hr.check_events_request(
+                    ba, limits, flex_mw, node, events_start, events_months,
+                    (first_year, last_year), events_year,
+                )  # fmt: skip
+            if demand is None and not hr.default_demand_path().is_file():
+                raise _missing_raw(hr.default_demand_path())
+            frame = hr.read_demand(demand if demand is not None else hr.default_demand_path())
+            profiles = hr.prepare_bas(frame, ba, (first_year, last_year), widen_months,
+                                      min_coverage)
+            summary = hr.headroom_summary(profiles, limits, every_year)
+            events = None
+            load_mw, source_year = 0.0, last_year
+            if events_out is not None:
+                (profile,) = profiles.values()
+                load_mw = flex_mw if flex_mw is not None else \
+                    float(summary["headroom_mw"].iloc[0])
+                if not load_mw > 0:
+                    raise hr.HeadroomInputError(
+                        f"BA {profile.ba}: no load meets the {limits[0]:g} % limit, so there "
+                        "are no curtailed hours to write; give --flex-mw or a larger --limit"
+                    )
+                source_year = events_year if events_year is not None else last_year
+                events = hr.stress_events(
+                    profile, load_mw, node or "", source_year, events_start, events_months
                 )
-            source_year = events_year if events_year is not None else last_year
-            events = hr.stress_events(
-                profile, load_mw, node or "", source_year, events_start, events_months
-            )
-        curve = hr.headroom_curve(profiles, limits, every_year) if plot else None
-        check_folder(out, "headroom", HEADROOM_FILES, force)
-        if events_out is not None:
-            _check_events_out(events_out)
-    except (hr.HeadroomInputError, OutputError) as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from exc
+            curve = hr.headroom_curve(profiles, limits, every_year) if plot else None
+            check_folder(out, "headroom", HEADROOM_FILES, force)
+            if events_out is not None:
+                _check_events_out(events_out)
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc, log) from None
+        log.info(f"headroom of {summary['ba'].nunique()} BA(s) at {len(limits)} limit(s)")
 
-    _print_tables(console, summary)
-    try:
-        with writing(out, "headroom", HEADROOM_FILES, force) as stage:
-            summary.to_parquet(stage / "headroom.parquet", index=False)
-            if curve is not None:
-                _save_plot(curve, summary, stage / "headroom.png")
-    except OutputError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from exc
+        _print_tables(console, summary)
+        try:
+            with writing(out, "headroom", HEADROOM_FILES, force) as stage:
+                summary.to_parquet(stage / "headroom.parquet", index=False)
+                if curve is not None:
+                    _save_plot(curve, summary, stage / "headroom.png")
+                (stage / LOG_NAME).write_bytes(log.text())
+            if events is not None and events_out is not None:
+                _write_events(events, events_out)
+                log.info(f"events: {len(events):,} stress hours written to {events_out}")
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc, log) from None
+        log.finish(0, resolved(out))
     console.print(f"wrote {out / 'headroom.parquet'}", highlight=False)
     if curve is not None:
         console.print(f"wrote {out / 'headroom.png'}", highlight=False)
     if events is not None and events_out is not None:
-        _write_events(events, events_out)
         span = (
             f"{events['timestamp'].min():%Y-%m-%d %H:%MZ} .. "
             f"{events['timestamp'].max():%Y-%m-%d %H:%MZ}"

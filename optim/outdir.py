@@ -3,7 +3,12 @@
 * optim writes only into a folder that is new (or empty), or that optim wrote before: it
   carries the marker file `.optim-results` (JSON: tool, version, kind, created, updated,
   the files optim wrote), or (written before the marker existed) holds nothing but the
-  files that command writes;
+  files that command writes *and* its signature file shows they are optim's
+  (`LEGACY_SIGNATURES`: results -> summary.json, a JSON object with the keys "scenario",
+  "status" and "npv_usd"; sweep -> summary.parquet with columns case_id, case, status;
+  sample -> prices.parquet with columns timestamp, node, price_usd_per_mwh; headroom ->
+  headroom.parquet with columns ba, limit_pct, headroom_mw; any other kind: never). A
+  folder holding only, say, a user's `summary.json` or `optim.log` is therefore foreign;
 * there it replaces only its own files (the marker's list) and leaves everything else;
 * any other existing folder is refused (exit 2) unless `--force`, which writes optim's
   files into it, deletes nothing and still refuses to overwrite a file optim did not write;
@@ -39,6 +44,15 @@ TOOL = "optim"
 RESULTS_FILES = frozenset({"summary.json", "investments.parquet", "monthly.parquet",
                            "hourly.parquet", "optim.log"})
 _HEX = r"[0-9a-f]{8}"
+# kind -> (signature file, keys or columns it must carry): how a folder written before the
+# marker existed is recognised as optim's (see the module's rule)
+LEGACY_SIGNATURES: dict[str, tuple[str, frozenset[str]]] = {
+    "results": ("summary.json", frozenset({"scenario", "status", "npv_usd"})),
+    "sweep": ("summary.parquet", frozenset({"case_id", "case", "status"})),
+    "sample": ("prices.parquet", frozenset({"timestamp", "node", "price_usd_per_mwh"})),
+    "headroom": ("headroom.parquet", frozenset({"ba", "limit_pct", "headroom_mw"})),
+}
+_LEGACY_JSON_MAX_BYTES = 16 * 1024 * 1024
 _STALE_TEMP_FILE_S = 3600.0  # an in-folder `.FILE.tmp-*` older than this is a leftover
 
 
@@ -150,6 +164,31 @@ def _is_temp_of(entry: str, names: Iterable[str]) -> bool:
     return any(re.fullmatch(rf"\.{re.escape(n)}\.tmp-{_HEX}", entry) for n in names)
 
 
+def _legacy_optims(folder: Path, kind: str, entries: Iterable[str]) -> bool:
+    """A folder without a marker holding `entries` (all named like `kind`'s own files) was
+    written by optim before the marker existed: its signature file (`LEGACY_SIGNATURES`)
+    is a regular file that parses and carries optim's keys or columns."""
+    if kind not in LEGACY_SIGNATURES:
+        return False
+    name, keys = LEGACY_SIGNATURES[kind]
+    path = Path(folder) / name
+    if name not in entries or path.is_symlink() or not path.is_file():
+        return False
+    try:
+        if name.endswith(".json"):
+            if path.stat().st_size > _LEGACY_JSON_MAX_BYTES:
+                return False
+            data = json.loads(path.read_text(encoding="utf-8"))
+            found = set(data) if isinstance(data, dict) else set()
+        else:
+            import pyarrow.parquet as pq
+
+            found = set(pq.read_schema(path).names)
+    except Exception:  # noqa: BLE001 (unreadable, not JSON, not Parquet: not optim's)
+        return False
+    return keys <= found
+
+
 @dataclass
 class Claim:
     """A checked output folder: where it is and what in it is optim's."""
@@ -200,11 +239,20 @@ def check_folder(path: Path, kind: str, own: Iterable[str], force: bool = False,
                               f"{kind} output: choose another {label}, or pass --force to "
                               f"write into it anyway (nothing there is deleted)")
         previous, created = set(), None
-    elif all(e in own for e in entries):  # new, empty, or written before markers existed
-        previous, created = set(entries), None
+    elif not entries:  # new or empty
+        previous, created = set(), None
+    elif all(e in own for e in entries) and _legacy_optims(target, kind, entries):
+        previous, created = set(entries), None  # written before markers existed
     else:
         foreign = sorted(e for e in entries if e not in own)
         if not force:
+            if not foreign:  # only optim's file names, but not recognisably optim's
+                listed = ", ".join(sorted(entries)[:5]) + (", ..." if len(entries) > 5 else "")
+                raise OutputError(f"{label} {shown} exists and was not written by optim (it "
+                                  f"holds {listed}, named like optim's files but without its "
+                                  f"marker or content): choose a new folder, or move those "
+                                  f"files away (optim never overwrites them, even with "
+                                  f"--force)")
             shown_list = ", ".join(f"{e}/" if (target / e).is_dir() else e
                                    for e in foreign[:5]) + (", ..." if len(foreign) > 5 else "")
             raise OutputError(f"{label} {shown} exists and was not written by optim (it holds "

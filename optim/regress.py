@@ -4,17 +4,32 @@ A fixture folder holds `scenario.toml`, its Parquet series and `expected.json` w
 optimal `status`, `npv_usd` (and optionally `npv_hourly_usd`, `lines_usd`), the complete
 list of `decisions` (investment rows), a `tolerance` and the `derivation` that proves
 the optimum. The NPV tolerance is max(abs_usd, rel * |NPV|, the solve's MIP gap * |NPV|).
+
+expected.json is checked against a strict schema (`Expected`) before anything is solved:
+an unknown or misspelled key, a missing `status`/`derivation`, a NaN or infinite number,
+an optimal fixture without `npv_usd` or `decisions`, an infeasible one with an NPV, or a
+repeated key is bad input (exit 2 naming the fixture and the field), never a silent pass.
+
+Which folders are fixtures: every folder under the root that holds `scenario.toml`. One
+without `expected.json` is reported (exit 2), not skipped, unless it is clearly not a
+fixture: it lies inside a hidden folder (`.git`, `.venv`, a `.NAME.tmp-*` stage, ...)
+relative to the root, or it carries optim's output marker (`.optim-results`: a sample
+or sweep-case folder optim wrote). A folder with `expected.json` but no `scenario.toml`
+is not a fixture (nothing to solve) and is ignored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Literal
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from optim.engine import Result, solve
 from optim.errors import InfeasibleError, InputError, OptimError
@@ -22,6 +37,7 @@ from optim.results import write_json_atomic
 
 DECISION_KEYS = ["site", "kind", "name", "month"]
 QUANTITY_TOL = 1e-6
+STATUSES = ("optimal", "infeasible")
 
 
 @dataclass
@@ -35,53 +51,137 @@ class FixtureOutcome:
     result: Result | None = None
 
 
+def _not_a_fixture(folder: Path, root: Path) -> bool:
+    """`folder` (under `root`) is clearly not a fixture: inside a hidden folder, or an
+    output folder optim wrote (its marker)."""
+    from optim.outdir import MARKER
+
+    hidden = any(part.startswith(".") for part in folder.relative_to(root).parts)
+    return hidden or (folder / MARKER).exists()
+
+
 def find_fixtures(root: Path) -> list[Path]:
-    """Every folder under `root` holding both scenario.toml and expected.json."""
+    """Every fixture folder under `root` (itself included): each folder holding
+    scenario.toml, except those clearly not fixtures (see the module). A folder returned
+    may lack expected.json: `check_fixtures` reports it (exit 2)."""
     root = Path(root)
-    return sorted(p.parent for p in root.rglob("expected.json")
-                  if (p.parent / "scenario.toml").exists())
+    return sorted(p.parent for p in root.rglob("scenario.toml")
+                  if p.is_file() and not _not_a_fixture(p.parent, root))
 
 
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+# ----------------------------------------------------------------- the expected.json schema
+
+_Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+_NonNegative = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]
+_Text = Annotated[str, Field(strict=True, min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Tolerance(_Strict):
+    rel: _NonNegative
+    abs_usd: _NonNegative
+
+
+class Decision(_Strict):
+    """One investment row; `name` only for asic (model) and generator (technology) rows
+    (an `--update` writes the kind as the name of the others)."""
+
+    site: _Text
+    kind: _Text
+    name: _Text | None = None
+    month: Annotated[str, Field(strict=True, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+    quantity: _Finite
+
+
+class Previous(_Strict):
+    status: str | None = None
+    npv_usd: _Finite | None = None
+    npv_hourly_usd: _Finite | None = None
+
+
+class HistoryEntry(_Strict):
+    """What `--update` appends: the date, the reason and the values it replaced."""
+
+    date: Annotated[str, Field(strict=True, pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    reason: str
+    previous: Previous
+
+
+class Expected(_Strict):
+    """The schema of expected.json (tests/fixtures/README.md)."""
+
+    status: Literal["optimal", "infeasible"]
+    npv_usd: _Finite | None = None
+    npv_hourly_usd: _Finite | None = None
+    tolerance: Tolerance | None = None
+    decisions: list[Decision] | None = None
+    lines_usd: dict[str, _Finite] | None = None
+    derivation: Annotated[str, Field(strict=True)]
+    history: list[HistoryEntry] = []
+
+    @model_validator(mode="after")
+    def _by_status(self) -> Expected:
+        problems = []
+        if self.status == "optimal":
+            if self.npv_usd is None:
+                problems.append("npv_usd: an optimal fixture needs its optimal NPV (a number)")
+            if self.decisions is None:
+                problems.append("decisions: an optimal fixture needs the complete list of "
+                                "investment rows ([] for none)")
+        else:
+            problems += [f"{key}: must be null for an infeasible fixture"
+                         for key in ("npv_usd", "npv_hourly_usd")
+                         if getattr(self, key) is not None]
+            problems += [f"{key}: must be empty for an infeasible fixture"
+                         for key in ("decisions", "lines_usd") if getattr(self, key)]
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+
+def _describe(error: dict) -> list[str]:
+    """One pydantic error as `field: problem` lines."""
+    loc = error["loc"]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent: type[BaseModel] | None = {(): Expected, ("tolerance",): Tolerance}.get(
+            tuple(loc[:-1]), Decision if loc[:1] == ("decisions",) else None)
+        close = difflib.get_close_matches(str(loc[-1]), list(parent.model_fields), n=1,
+                                          cutoff=0.6) if parent else []
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return [f"{where}: unknown key{hint}"]
+    if kind == "missing":
+        return [f"{where}: required field is missing"]
+    message = error["msg"].removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch":
+        message = "must be a date YYYY-MM-DD" if loc[-1] == "date" else \
+            "must be a month YYYY-MM"
+    if kind == "value_error":
+        return [f"{where}: {m}" if where else m for m in message.split("\n")]
+    return [f"{where}: {message} (got {error.get('input')!r})"]
 
 
 def expected_problems(expected: object) -> list[str]:
     """What is wrong with a parsed expected.json (empty when it can be used)."""
     if not isinstance(expected, dict):
         return [f"must be a JSON object, not {type(expected).__name__}"]
-    out = []
-    if not isinstance(expected.get("status", "optimal"), str):
-        out.append("status: must be a string such as \"optimal\" or \"infeasible\"")
-    for key in ("npv_usd", "npv_hourly_usd"):
-        if expected.get(key) is not None and not _number(expected[key]):
-            out.append(f"{key}: must be a number or null, got {expected[key]!r}")
-    tol = expected.get("tolerance", {})
-    if not isinstance(tol, dict):
-        out.append("tolerance: must be an object {\"abs_usd\": ..., \"rel\": ...}")
-    else:
-        out += [f"tolerance.{k}: must be a number >= 0, got {v!r}" for k, v in tol.items()
-                if k in ("abs_usd", "rel") and not (_number(v) and v >= 0)]
-    lines = expected.get("lines_usd")
-    if lines is not None and not (isinstance(lines, dict)
-                                  and all(_number(v) for v in lines.values())):
-        out.append("lines_usd: must be an object of numbers")
-    decisions = expected.get("decisions", [])
-    if not isinstance(decisions, list):
-        out.append("decisions: must be a list of investment rows")
-    else:
-        for i, row in enumerate(decisions):
-            missing = [k for k in (*DECISION_KEYS, "quantity") if k != "name"
-                       and not (isinstance(row, dict) and k in row)]
-            if missing:
-                out.append(f"decisions[{i}]: missing {', '.join(missing)}")
-            elif not _number(row["quantity"]):
-                out.append(f"decisions[{i}].quantity: must be a number, got "
-                           f"{row['quantity']!r}")
-    history = expected.get("history", [])
-    if not isinstance(history, list):
-        out.append("history: must be a list")
-    return out
+    try:
+        Expected.model_validate(expected)
+    except ValidationError as exc:
+        return list(dict.fromkeys(line for e in exc.errors() for line in _describe(e)))
+    return []
+
+
+def _no_repeated_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [k for k, _ in pairs]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise ValueError(f"repeated key {', '.join(map(repr, repeated))}")
+    return dict(pairs)
 
 
 def load_expected(folder: Path) -> dict:
@@ -90,14 +190,22 @@ def load_expected(folder: Path) -> dict:
     path = Path(folder) / "expected.json"
     source = f"fixture {Path(folder).name} ({path})"
     try:
-        expected = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no expected.json beside its scenario.toml: a fixture needs both "
+                         "(write expected.json, or move the folder out of the one given to "
+                         "regress)", source) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", source) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text: {exc.reason}", source) from None
+    try:
+        expected = json.loads(text, object_pairs_hook=_no_repeated_keys)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
                          source) from None
+    except ValueError as exc:
+        raise InputError(f"not valid JSON: {exc}", source) from None
     problems = expected_problems(expected)
     if problems:
         raise InputError(problems, source)
@@ -119,7 +227,7 @@ def check_fixtures(folders: list[Path], update: bool = False) -> None:
         raise problems[0]
     if problems:
         raise InputError([f"{exc.source}: {q}" for exc in problems for q in exc.problems],
-                         f"{len(problems)} fixtures with a malformed expected.json")
+                         f"{len(problems)} fixtures with a missing or malformed expected.json")
     if update:
         for folder in folders:
             path = Path(folder) / "expected.json"
@@ -130,7 +238,7 @@ def check_fixtures(folders: list[Path], update: bool = False) -> None:
 
 
 def _tolerance(expected: dict, value: float, gap: float | None) -> float:
-    tol = expected.get("tolerance", {})
+    tol = expected.get("tolerance") or {}
     return max(tol.get("abs_usd", 0.01), tol.get("rel", 1e-6) * abs(value),
                (gap or 0.0) * abs(value))
 
@@ -184,7 +292,11 @@ def run_fixture(folder: Path) -> FixtureOutcome:
                              f"(difference {got - want:,.2f}, tolerance {tol:,.2f})")
         lines = s.get("npv_lines_usd", {})
         for line, want in (expected.get("lines_usd") or {}).items():
-            got = lines.get(line, 0.0)
+            if line not in lines:
+                diffs.append(f"lines_usd.{line}: not an NPV line of this run (its lines: "
+                             f"{', '.join(sorted(lines))})")
+                continue
+            got = lines[line]
             tol = _tolerance(expected, expected.get("npv_usd") or want, s["mip_gap"])
             if abs(got - want) > tol:
                 diffs.append(f"{line}: expected {want:,.2f}, got {got:,.2f}")
@@ -201,9 +313,20 @@ def update_fixture(folder: Path, outcome: FixtureOutcome, reason: str,
     """Rewrite the NPV and decisions of expected.json; keep the derivation; log the reason."""
     path = Path(folder) / "expected.json"
     expected = load_expected(folder)
+    if outcome.status not in STATUSES:  # the solve failed (an error, a time limit): no baseline
+        outcome.differences.append(f"not updated: the status {outcome.status!r} is not a "
+                                   f"baseline ({' or '.join(STATUSES)})")
+        return
     old = {k: expected.get(k) for k in ("status", "npv_usd", "npv_hourly_usd")}
     expected["status"] = outcome.status
-    if outcome.result is not None:
+    if outcome.status == "infeasible":
+        expected["npv_usd"] = None
+        if "npv_hourly_usd" in expected:
+            expected["npv_hourly_usd"] = None
+        expected["decisions"] = []
+        if "lines_usd" in expected:
+            expected["lines_usd"] = {}
+    elif outcome.result is not None:
         s = outcome.result.summary
         expected["npv_usd"] = s["npv_usd"]
         if "npv_hourly_usd" in expected or s.get("npv_hourly_usd") is not None:

@@ -38,7 +38,7 @@ class Strict(BaseModel):
     is not a number or a boolean (`months = "36"`, `power_pass_through = "yes"` are bad
     input); an integer is still a valid float (`firm_import_mw = 10`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def _month(value: str) -> str:

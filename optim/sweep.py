@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from optim.errors import InputError
-from optim.outdir import check_folder_name, claim_folder
+from optim.outdir import check_folder, check_folder_name, claim_folder
 from optim.results import line_labels, write_json_atomic, write_table_atomic
 from optim.scenario import (
     ScenarioSection,
@@ -417,6 +417,13 @@ def sweep_root(sweep: Sweep, out_root: Path, force: bool = False) -> Path:
     """Check the sweep's name and its folder `out_root/<name>`, create and mark it."""
     check_folder_name(sweep.name, "sweep.name", "sweep file")
     return claim_folder(Path(out_root) / sweep.name, "sweep", SWEEP_FILES, force)
+
+
+def check_sweep_root(sweep: Sweep, out_root: Path, force: bool = False) -> Path:
+    """Before anything runs or is drawn: may the sweep folder `out_root/<name>` be used?
+    OutputError (exit 2) if not (the rule of `sweep_root`); writes nothing."""
+    check_folder_name(sweep.name, "sweep.name", "sweep file")
+    return check_folder(Path(out_root) / sweep.name, "sweep", SWEEP_FILES, force).target
 
 
 def run_sweep(sweep: Sweep, out_root: Path, workers: int | None = None,

@@ -50,7 +50,7 @@ def test_solve_sample_end_to_end(sample_dir: Path) -> None:
     for line in ("NPV, blocks:12 solve (USD)", "NPV, hourly re-solve (USD)",
                  "Self-mining revenue", "Average MW by use", "Investments"):
         assert line in run.stdout
-    for phase in ("read", "build", "solve", "re-solve", "write"):
+    for phase in ("read", "prepare", "build", "solve", "re-solve", "write"):
         assert f"✓ {phase}" in run.stderr
     investments = pd.read_parquet(out / "investments.parquet")
     assert list(investments.columns) == ["site", "month", "kind", "name", "quantity", "mw",

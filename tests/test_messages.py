@@ -258,3 +258,32 @@ def test_built_per_site_columns_say_what_they_count(tmp_path: Path) -> None:
         assert column.endswith(("(MW)", "(count)")), column
     assert builds.at[0, "ASIC MW bought (MW)"] == pytest.approx(5.0)
     assert builds["AI halls started (count)"].dtype.kind == "i"
+
+
+@pytest.mark.parametrize("edit", ["block_mw = inf", "block_mw = nan"])
+def test_non_finite_numbers_are_bad_input(tmp_path: Path, edit: str) -> None:
+    """`inf` and `nan` are valid TOML floats but no valid size or price: exit 2, the field
+    named (before, block_mw = inf passed validate and crashed solve with exit 1)."""
+    path = write_case(tmp_path, scenario_extra=edit)
+    with pytest.raises(InputError, match="scenario.block_mw: Input should be a finite number"):
+        load_scenario(path)
+
+
+def test_a_closed_stdout_after_the_results_are_written_is_not_an_error(tmp_path: Path) -> None:
+    """`optim solve ... | head -1`: the results are written, the tables go nowhere, exit 0
+    (the run's log says the same); a full disk for stdout is one line, exit 1."""
+    path = write_case(tmp_path)
+    cli_py = str(REPO / "cli.py")
+    piped = subprocess.run(f"'{sys.executable}' '{cli_py}' solve '{path}' --out "
+                           f"'{tmp_path / 'out'}' 2>/dev/null | head -1; "
+                           "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash",
+                           capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert (tmp_path / "out" / "summary.json").is_file()
+    assert "exit code 0" in (tmp_path / "out" / "optim.log").read_text()
+    with open("/dev/full", "w") as full:
+        failed = subprocess.run([sys.executable, cli_py, "solve", str(path), "--out",
+                                 str(tmp_path / "out2")], stdout=full, stderr=subprocess.PIPE,
+                                text=True, timeout=120)
+    assert failed.returncode == 1
+    assert "cannot write the output" in failed.stderr and "Traceback" not in failed.stderr

@@ -49,7 +49,7 @@ def test_a_solve_writes_its_log_into_the_results_folder(tmp_path: Path,
     assert result.output.strip() == str(out / "summary.json")
     log = (out / "optim.log").read_text()
     assert f"scenario: {path}" in log and f"results folder: {out}" in log
-    for phase in ("read", "build", "solve", "results", "check", "write"):
+    for phase in ("read", "prepare", "build", "solve", "results", "check", "write"):
         assert re.search(rf"INFO +phase {phase}: \d+\.\d{{3}} s", log), phase
     assert re.search(r"WARNING .*UserWarning: a library warning during the solve", log)
     assert "outcome: status optimal, NPV 520,800 USD (hourly)" in log

@@ -201,3 +201,27 @@ def test_the_benchmark_strips_every_reserve_from_the_sample() -> None:
     assert all("reserves" not in s for s in raw["site"])
     assert any("reserves" in s for s in original["site"])
     parse_scenario(raw, sample.parent, "sample without reserves")
+
+
+def test_an_unpaid_offer_can_pay_in_a_deployed_blocks_group(tmp_path: Path) -> None:
+    """blocks:1, price 60, hashprice 48 (100 $/MWh) on the odd dates of January (1, 3, ...,
+    31: 16 days) and 24 (50 $/MWh) on the even ones (15 days). Mining alone at the group's
+    mean rate 2,350/31: 744 * 10 * (2,350/31 - 60) = 117,600. An offer priced 0 but
+    deployed (share 1) on the even dates takes exactly those hours off the grid: mining
+    then earns 744 * 10 * (2,350 - 750)/31 and imports 744 * 10 * 16/31 at 60, i.e.
+    16 days * 24 h * 10 MW * 40 = 153,600, the hourly optimum (mine the good days only).
+    §4/§7's blocks problem has that plan, so the offer must exist though it pays nothing."""
+    ts = hours()
+    day = ts.day.to_numpy()
+    path = write_case(tmp_path, PRODUCTS + SITE + 'reserves = [{ product = "ECRS", '
+                      'max_mw = 10.0 }]\n',
+                      data_extra=DATA, price=60.0, resolution="blocks:1")
+    dates = pd.date_range("2027-01-01", "2027-01-31", freq="D")
+    pd.DataFrame({"date": dates.date,
+                  "hashprice_usd_per_ph_day": np.where(dates.day % 2 == 1, 48.0, 24.0)}) \
+        .to_parquet(tmp_path / "hashprice.parquet", index=False)
+    write_reserves(tmp_path, price=0.0, share=np.where(day % 2 == 0, 1.0, 0.0))
+    result = solve(path)
+    assert result.npv_usd == pytest.approx(16 * 24 * 10 * 40.0)
+    assert result.summary["npv_hourly_usd"] == pytest.approx(16 * 24 * 10 * 40.0)
+    assert result.summary["verified"]

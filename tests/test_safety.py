@@ -1,5 +1,6 @@
-"""Issue 11, items 1, 7 and 9: a result never deletes what it did not write, optim works
-outside the checkout, and a malformed expected.json is bad input (exit 2)."""
+"""Issue 11, items 1, 7 and 9: a result never deletes what it did not write (nor takes a
+user's `summary.json` for old results), optim works outside the checkout, a malformed or
+missing expected.json is bad input (exit 2), and errors read alike in every command."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from typer.testing import CliRunner
 from optim import cli, outdir, paths, results
 from optim import sample as sample_data
 from optim.errors import InputError
+from optim.headroom_cli import HEADROOM_FILES
+from optim.sweep import SWEEP_FILES
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = paths.default_raw_dir()
@@ -234,6 +237,64 @@ def test_leftovers_of_killed_runs_are_cleaned_only_when_optims(tmp_path: Path) -
     assert live.is_dir() and all((f / "keep.txt").is_file() for f in foreign)
 
 
+@pytest.mark.parametrize(("name", "text"), [("summary.json", '{"mine":1}\n'),
+                                           ("summary.json", "not json"),
+                                           ("optim.log", "my own log\n")])
+def test_a_lone_file_named_like_optims_is_not_taken_for_old_results(
+        tmp_path: Path, name: str, text: str) -> None:
+    """Without a marker, a folder counts as optim's (written before the marker existed)
+    only if its summary.json is optim's: a user's summary.json or optim.log is kept."""
+    scenario = write_case(tmp_path / "case")
+    user = tmp_path / "u3"
+    user.mkdir()
+    (user / name).write_text(text)
+    for extra in ([], ["--force"]):
+        result = _invoke("solve", scenario, "--out", user, "-q", *extra)
+        assert result.exit_code == 2, result.output
+        assert name in result.output and "✓ solve" not in result.output
+        assert sorted(p.name for p in user.iterdir()) == [name]
+        assert (user / name).read_text() == text
+    assert _hidden_siblings(user) == []
+
+
+def test_results_written_before_the_marker_are_still_replaced(tmp_path: Path) -> None:
+    scenario = write_case(tmp_path / "case")
+    out = tmp_path / "out"
+    assert _invoke("solve", scenario, "--out", out, "-q").exit_code == 0
+    (out / outdir.MARKER).unlink()  # as an optim from before the marker left it
+    again = _invoke("solve", scenario, "--out", out, "-q")
+    assert again.exit_code == 0, again.output
+    assert outdir.read_marker(out)["kind"] == "results"
+
+
+@pytest.mark.parametrize(("kind", "own"), [
+    ("results", outdir.RESULTS_FILES), ("sample", sample_data.SAMPLE_FILES),
+    ("sweep", SWEEP_FILES), ("headroom", HEADROOM_FILES)])
+def test_legacy_rule_for_every_kind(tmp_path: Path, kind: str, own: frozenset[str]) -> None:
+    """A pre-marker folder is optim's only with its kind's signature file carrying optim's
+    keys or columns; the same file names with other content are refused."""
+    name, keys = outdir.LEGACY_SIGNATURES[kind]
+    theirs, ours = tmp_path / "theirs", tmp_path / "ours"
+    for folder in (theirs, ours):
+        folder.mkdir()
+    if name.endswith(".json"):
+        (theirs / name).write_text('{"mine": 1}')
+        (ours / name).write_text(json.dumps(dict.fromkeys(keys, 1)))
+    else:
+        pd.DataFrame({"mine": [1]}).to_parquet(theirs / name)
+        pd.DataFrame({k: [1] for k in sorted(keys)}).to_parquet(ours / name)
+    with pytest.raises(outdir.OutputError, match="named like optim's files"):
+        outdir.check_folder(theirs, kind, own)
+    with pytest.raises(outdir.OutputError, match="would be overwritten"):
+        outdir.check_folder(theirs, kind, own, force=True)
+    assert outdir.check_folder(ours, kind, own).previous == {name}
+    (theirs / name).unlink()
+    (theirs / "optim.log").write_text("mine")  # a lone log is never optim's output
+    with pytest.raises(outdir.OutputError, match="was not written by optim"):
+        outdir.check_folder(theirs, kind, {*own, "optim.log"})
+    assert outdir.check_folder(tmp_path / "new", kind, own).exists is False
+
+
 # ------------------------------------------------------------- item 1: other commands
 
 
@@ -260,6 +321,8 @@ def test_sweep_folder_rule(tmp_path: Path) -> None:
     refused = _invoke("sweep", path, "--out", tmp_path / "sw")
     assert refused.exit_code == 2, refused.output
     assert "was not written by optim" in " ".join(refused.output.split())
+    assert "0/1" not in refused.output and "running" not in refused.output  # no progress bar
+    assert refused.output.startswith("error (exit 2): ")
     assert sorted(p.name for p in root.iterdir()) == ["notes.txt"]
     (root / "notes.txt").unlink()
     first = _invoke("sweep", path, "--out", tmp_path / "sw", "--workers", "1")
@@ -320,20 +383,48 @@ def test_headroom_output_rule(tmp_path: Path) -> None:
     refused = _invoke(*args, "--out", user)
     assert refused.exit_code == 2, refused.output
     assert sorted(p.name for p in user.iterdir()) == ["notes.txt"]
+    _assert_failed_like_fail(refused.output, "was not written by optim")
     forced = _invoke(*args, "--out", user, "--force")
     assert forced.exit_code == 0, forced.output
     assert (user / "notes.txt").read_text() == "keep" and (user / "headroom.parquet").is_file()
+    assert "exit code 0" in (user / "optim.log").read_text()  # the run's log, as for solve
     events = tmp_path / "events.parquet"
     events.write_bytes(b"not optim's")
     ev = ["--ba", "TEST", "--node", "N1", "--flex-mw", "50", "--events-out", events]
     taken = _invoke(*args, "--out", tmp_path / "h", *ev)
     assert taken.exit_code == 2, taken.output
+    _assert_failed_like_fail(taken.output, "exists and was not written by optim")
     assert events.read_bytes() == b"not optim's" and not (tmp_path / "h").exists()
     events.unlink()
-    for _ in range(2):  # optim's own events file is replaced
-        done = _invoke(*args, "--out", tmp_path / "h", *ev)
-        assert done.exit_code == 0, done.output
+    saved = os.umask(0o022)
+    try:
+        for _ in range(2):  # optim's own events file is replaced
+            done = _invoke(*args, "--out", tmp_path / "h", *ev, "--plot")
+            assert done.exit_code == 0, done.output
+    finally:
+        os.umask(saved)
     assert pd.read_parquet(events)["stress"].all()
+    for path in (events, tmp_path / "h" / "headroom.png", tmp_path / "h" / "headroom.parquet"):
+        assert path.stat().st_mode & 0o777 == 0o644, path  # not mkstemp's 0600
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def _assert_failed_like_fail(output: str, fragment: str) -> None:
+    """An error reported as `cli._fail` reports it: `error (exit 2): ...`, then `log: ...`
+    naming a log that records the failure."""
+    flat = " ".join(output.split())
+    assert flat.startswith("error (exit 2): ") and fragment in flat, flat
+    log = Path(output.strip().splitlines()[-1].removeprefix("log: "))
+    assert output.strip().splitlines()[-1].startswith("log: ")
+    assert "failed (exit 2)" in log.read_text() and "exit code 2" in log.read_text()
+
+
+def test_headroom_bad_input_is_reported_like_every_command(tmp_path: Path) -> None:
+    src = _demand(tmp_path / "demand.parquet")
+    bad = _invoke("headroom", src, "--years", "2019", "--limit", "150", "--out", tmp_path / "h")
+    assert bad.exit_code == 2, bad.output
+    _assert_failed_like_fail(bad.output, "is outside (0, 100) %")
+    assert not (tmp_path / "h").exists()
 
 
 def test_regress_update_rewrites_only_expected_json(tmp_path: Path) -> None:
@@ -372,14 +463,49 @@ def test_regress_update_refuses_a_read_only_fixture(tmp_path: Path) -> None:
 # -------------------------------------------------------------------- item 9: regress
 
 
+_VALID = json.loads((FIXTURE / "expected.json").read_text())
+
+
+def _edited(**changes: object) -> str:
+    """The valid expected.json of FIXTURE with keys changed (None: the key removed)."""
+    data = {k: v for k, v in {**_VALID, **changes}.items() if changes.get(k, 0) is not None}
+    return json.dumps(data)
+
+
 @pytest.mark.parametrize(("text", "fragment"), [
     ("{", "not valid JSON"),
     ("[1, 2]", "must be a JSON object, not list"),
-    ('{"npv_usd": "lots"}', "npv_usd: must be a number or null, got 'lots'"),
-    ('{"decisions": [{"site": "a"}]}', "decisions[0]: missing kind, month, quantity"),
-    ('{"tolerance": {"rel": -1}}', "tolerance.rel: must be a number >= 0"),
-    ('{"lines_usd": {"mining_usd": "x"}}', "lines_usd: must be an object of numbers"),
     (b"\xff\xfe", "not UTF-8"),
+    ("{}", "status: required field is missing"),
+    ("{}", "derivation: required field is missing"),
+    ('{"status": "optimal", "npv_usd": NaN, "decisions": [], "derivation": "x"}',
+     "npv_usd: Input should be a finite number (got nan)"),
+    ('{"status": "optimal", "npv_uds": 1, "tolerence": {"rel": 0}, "derivation": "x"}',
+     "npv_uds: unknown key; did you mean 'npv_usd'?"),
+    ('{"status": "optimal", "npv_uds": 1, "tolerence": {"rel": 0}, "derivation": "x"}',
+     "tolerence: unknown key; did you mean 'tolerance'?"),
+    ('{"status": "optimal", "status": "infeasible", "derivation": "x"}',
+     "repeated key 'status'"),
+    (_edited(status="solved"), "status: Input should be 'optimal' or 'infeasible'"),
+    (_edited(npv_usd=None), "npv_usd: an optimal fixture needs its optimal NPV"),
+    (_edited(decisions=None), "decisions: an optimal fixture needs the complete list"),
+    (_edited(npv_usd="lots"), "npv_usd: Input should be a valid number (got 'lots')"),
+    (_edited(npv_usd=True), "npv_usd: Input should be a valid number (got True)"),
+    (_edited(npv_hourly_usd="Infinity"), "npv_hourly_usd: Input should be a valid number"),
+    (_edited(derivation=3), "derivation: Input should be a valid string"),
+    (_edited(decisions=[{"site": "a"}]), "decisions[0].kind: required field is missing"),
+    (_edited(decisions=[{"site": "a", "kind": "asic", "month": "2027-13", "quantity": 1}]),
+     "decisions[0].month: must be a month YYYY-MM (got '2027-13')"),
+    (_edited(decisions=[{"site": "a", "kind": "asic", "month": "2027-01", "quantty": 1}]),
+     "decisions[0].quantty: unknown key; did you mean 'quantity'?"),
+    (_edited(tolerance={"rel": -1, "abs_usd": 0.01}),
+     "tolerance.rel: Input should be greater than or equal to 0"),
+    (_edited(tolerance={"rel": 1e-6}), "tolerance.abs_usd: required field is missing"),
+    (_edited(lines_usd={"mining_usd": "x"}), "lines_usd.mining_usd: Input should be a valid"),
+    (_edited(history={}), "history: Input should be a valid list"),
+    (_edited(history=[{"date": "2026-13-01x", "reason": "r", "previous": {}}]),
+     "history[0].date: must be a date YYYY-MM-DD"),
+    (_edited(status="infeasible"), "npv_usd: must be null for an infeasible fixture"),
 ])
 def test_regress_names_the_fixture_of_a_malformed_expected_json(
         tmp_path: Path, text: str | bytes, fragment: str) -> None:
@@ -394,8 +520,70 @@ def test_regress_names_the_fixture_of_a_malformed_expected_json(
     result = _invoke("regress", tmp_path / "fx")
     assert result.exit_code == 2, result.output
     flat = " ".join(result.output.split())
-    assert "fixture broken_one" in flat and fragment in flat, flat
+    assert "error (exit 2): fixture broken_one" in flat and fragment in flat, flat
     assert "Traceback" not in result.output and "pass" not in result.output  # nothing solved
+
+
+def test_every_stored_and_updated_expected_json_is_valid() -> None:
+    from optim import regress
+
+    fixtures = regress.find_fixtures(FIXTURE.parent)
+    assert len(fixtures) == len(list(FIXTURE.parent.glob("*/expected.json"))) > 20
+    for folder in fixtures:
+        regress.load_expected(folder)
+    updated = {**_VALID, "decisions": [{"site": "a", "kind": "hosting", "name": "hosting",
+                                        "month": "2027-03", "quantity": 10.0}],
+               "history": [{"date": "2026-12-01", "reason": "r", "previous": {
+                   "status": "optimal", "npv_usd": 1.0, "npv_hourly_usd": None}}]}
+    assert regress.expected_problems(updated) == []  # the form `--update` writes
+
+
+def test_update_writes_a_valid_baseline_and_never_an_error_status(tmp_path: Path) -> None:
+    from optim import regress
+
+    fixture = tmp_path / FIXTURE.name
+    shutil.copytree(FIXTURE, fixture)
+    errored = regress.FixtureOutcome(FIXTURE.name, False, "error 2", None, None, ["bad"])
+    before = (fixture / "expected.json").read_bytes()
+    regress.update_fixture(fixture, errored, "r")
+    assert (fixture / "expected.json").read_bytes() == before
+    assert "not updated" in errored.differences[-1]
+    infeasible = regress.FixtureOutcome(FIXTURE.name, False, "infeasible", None, None)
+    regress.update_fixture(fixture, infeasible, "now infeasible")
+    rewritten = regress.load_expected(fixture)  # still valid
+    assert rewritten["status"] == "infeasible" and rewritten["npv_usd"] is None
+    assert rewritten["decisions"] == [] and rewritten["lines_usd"] == {}
+    assert rewritten["history"][-1]["previous"]["npv_usd"] == _VALID["npv_usd"]
+
+
+def test_a_fixture_folder_without_expected_json_is_reported(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURE, tmp_path / "fx" / "good")
+    lone = tmp_path / "fx" / "no_baseline"
+    shutil.copytree(FIXTURE, lone)
+    (lone / "expected.json").unlink()
+    for skipped in (tmp_path / "fx" / ".hidden" / "x", tmp_path / "fx" / "sample_out"):
+        shutil.copytree(FIXTURE, skipped)  # clearly not fixtures: hidden, optim's output
+        (skipped / "expected.json").unlink()
+    outdir.write_marker(tmp_path / "fx" / "sample_out", "sample", ["scenario.toml"])
+    result = _invoke("regress", tmp_path / "fx")
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.output.split())
+    assert "fixture no_baseline" in flat and "no expected.json beside its scenario.toml" in flat
+    assert "sample_out" not in flat and ".hidden" not in flat and "pass" not in flat
+    from optim import regress
+
+    assert [p.name for p in regress.find_fixtures(tmp_path / "fx")] == ["good", "no_baseline"]
+
+
+def test_an_expected_line_the_run_lacks_is_a_difference(tmp_path: Path) -> None:
+    from optim import regress
+
+    fixture = tmp_path / FIXTURE.name
+    shutil.copytree(FIXTURE, fixture)
+    (fixture / "expected.json").write_text(_edited(lines_usd={"minning_usd": 0.0}))
+    outcome = regress.run_fixture(fixture)
+    assert not outcome.passed
+    assert any("lines_usd.minning_usd: not an NPV line" in d for d in outcome.differences)
 
 
 # ------------------------------------------------------ item 7: outside the checkout
