@@ -665,6 +665,12 @@ def main() -> None:
         signal.signal(signum, _raise_terminated)
     try:
         app()
+    except SystemExit as exc:  # every exit, success or error: skip tearing the heap down
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
     except OSError as exc:  # the terminal or a redirect failed us (disk full, closed pipe)
         with contextlib.suppress(OSError):
             sys.stderr.write(f"error (exit 1): cannot write the output: {exc}\n")

@@ -314,9 +314,9 @@ def _quantities(core: Core) -> Fixed:
 
 def _solve(core: Core, mip_gap: float, time_limit_s: float | None,
            options: dict[str, object], start: Start | None = None,
-           on_mip: OnMip | None = None) -> SolveOutcome:
+           on_mip: OnMip | None = None, abandon: bool = False) -> SolveOutcome:
     return solve_model(core.m, mip_gap, time_limit_s, options, core.objective_unit_usd, start,
-                       on_mip)
+                       on_mip, abandon=abandon)
 
 
 GAP_FLOOR = 1e-9  # float noise of a recombined gap at mip_gap = 0 is ~1e-15
@@ -530,7 +530,8 @@ def _investment_solve(run: Run, phases: Phases) -> None:
                                 None if left is None else left * WARM_START_SHARE, run.options,
                                 phases.mip)
     with phases("solve"):
-        run.outcome = _solve(core, mip_gap, _left(deadline), run.options, start, phases.mip)
+        run.outcome = _solve(core, mip_gap, _left(deadline), run.options, start, phases.mip,
+                             abandon=True)
         _check_outcome(run.outcome, problem, mip_gap, limit, run.options, "no feasible plan")
     with phases("tables"):
         run.first = _plan_tables(core, core.values(), run.hourly and run.hourly_run,

@@ -111,7 +111,7 @@ class Compiled:
 def solve_model(model: pyo.ConcreteModel, mip_gap: float, time_limit_s: float | None,
                 options: dict[str, object] | None = None,
                 objective_unit: float = 1.0, start: Start | None = None,
-                on_mip: OnMip | None = None) -> SolveOutcome:
+                on_mip: OnMip | None = None, abandon: bool = False) -> SolveOutcome:
     """Compile, solve and load the solution values into the model's variables.
 
     The objective and bound are reported times `objective_unit` (the model's money unit).
@@ -121,7 +121,8 @@ def solve_model(model: pyo.ConcreteModel, mip_gap: float, time_limit_s: float | 
     deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
     with PauseGC():
         return solve_compiled(compile_model(model), mip_gap, time_limit_s, options,
-                              objective_unit, start, on_mip, deadline=deadline)
+                              objective_unit, start, on_mip, deadline=deadline,
+                              abandon=abandon)
 
 
 def compile_model(model: pyo.ConcreteModel) -> Compiled:
@@ -168,8 +169,12 @@ def _finite(value: float, unit: float) -> float | None:
     return float(value) * unit if np.isfinite(value) else None
 
 
+class Abandoned(Exception):
+    """HiGHS did not stop within STOP_WAIT_S of its deadline (see `solve_compiled`)."""
+
+
 def _run(h: highspy.Highs, objective_unit: float, on_mip: OnMip | None,
-         deadline: float | None = None) -> None:
+         deadline: float | None = None, abandon: bool = False) -> None:
     """`h.run()` in a thread of its own, so that the caller's thread stays responsive.
 
     A KeyboardInterrupt there (Ctrl-C, or SIGTERM turned into one) asks HiGHS to stop
@@ -212,9 +217,15 @@ def _run(h: highspy.Highs, objective_unit: float, on_mip: OnMip | None,
     try:
         while thread.is_alive():
             thread.join(POLL_S)
+            if abandon and deadline is not None and thread.is_alive() and \
+                    time.perf_counter() > deadline + STOP_WAIT_S:
+                stop.set()
+                raise Abandoned
             if on_mip is not None and latest and latest[0] is not shown:
                 shown = latest[0]
                 on_mip(shown)
+    except Abandoned:
+        raise
     except BaseException:
         stop.set()
         _wait_stopped(thread)
@@ -235,13 +246,16 @@ def _wait_stopped(thread: threading.Thread) -> None:
 def solve_compiled(compiled: Compiled, mip_gap: float, time_limit_s: float | None,
                    options: dict[str, object] | None = None, objective_unit: float = 1.0,
                    start: Start | None = None, on_mip: OnMip | None = None,
-                   deadline: float | None = None) -> SolveOutcome:
+                   deadline: float | None = None, abandon: bool = False) -> SolveOutcome:
     """Solve a compiled model with HiGHS, classify the outcome and load the solution
     values into its Pyomo variables. `handoff_s` counts the compile and the hand-off.
 
     `time_limit_s` (or an earlier `deadline`, a time.perf_counter() value covering the
     compile too) is wall clock for the whole solve: HiGHS's own limit starts only after
-    it has completed a partial start, so the interrupt callbacks also stop it there.
+    it has completed a partial start, so the interrupt callbacks also stop it there. With
+    `abandon`, a HiGHS still busy STOP_WAIT_S after the deadline (in a large root LP, where
+    it looks at neither) is left behind in its thread and the outcome is "no solution":
+    for a caller about to stop anyway (the CLI exits 4), not one that solves on.
 
     `on_mip` receives the MIP's incumbent, bound and gap as they change. A
     KeyboardInterrupt while HiGHS runs stops it within about a second and is re-raised.
@@ -264,7 +278,12 @@ def solve_compiled(compiled: Compiled, mip_gap: float, time_limit_s: float | Non
     t1 = time.perf_counter()
     if deadline is not None:
         h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.0))
-    _run(h, objective_unit, on_mip if integrality.any() else None, deadline)
+    try:
+        _run(h, objective_unit, on_mip if integrality.any() else None, deadline, abandon)
+    except Abandoned:
+        return SolveOutcome(NO_SOLUTION, "time limit reached in HiGHS's root LP", None, None,
+                            None, n_col, int(integrality.sum()), n_row,
+                            compiled.compile_s + t1 - t0, time.perf_counter() - t1)
     t2 = time.perf_counter()
 
     model_status = h.getModelStatus()

@@ -339,3 +339,32 @@ def test_a_closed_pipe_leaves_no_traceback(tmp_path: Path) -> None:
     assert not (tmp_path / "out2").exists()
     (log,) = logs.glob("optim-solve-*.log")
     assert "output closed" in log.read_text()
+
+
+def test_a_solve_stuck_past_its_deadline_is_abandoned() -> None:
+    """HiGHS does not look at its time limit or interrupt callbacks inside a large root
+    LP. A solve that may be abandoned (the CLI's investment MIP, which exits 4 next) is
+    left behind STOP_WAIT_S after its deadline instead of running on."""
+    import threading
+    import time as clock
+
+    from optim import solver
+
+    release = threading.Event()
+
+    class Callback:
+        def subscribe(self, _function: object) -> None:
+            pass
+
+    class StuckHighs:
+        cbSimplexInterrupt = cbIpmInterrupt = cbMipInterrupt = cbMipImprovingSolution = \
+            Callback()
+
+        def run(self) -> None:
+            release.wait(30)
+
+    t0 = clock.perf_counter()
+    with pytest.raises(solver.Abandoned):
+        solver._run(StuckHighs(), 1.0, None, deadline=t0 + 0.2, abandon=True)
+    assert clock.perf_counter() - t0 < 0.2 + solver.STOP_WAIT_S + 1.0
+    release.set()
