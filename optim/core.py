@@ -319,17 +319,15 @@ class Core:
                         raise KeyError(f"no fixed quantity for decision {keys[i]}")
                     v.fix(_within_bounds(self.fixed[keys[i]], v.lb, v.ub))
         variables = [self._shared[key] for key in keys]
-        self.add_investment(kind, detail, site, months, variables, mw_per_unit,
-                            capex_usd_per_unit, life_months, tuple(keys))
+        self._add_investment(kind, detail, site, months, variables, mw_per_unit,
+                             capex_usd_per_unit, life_months, tuple(keys))
         return variables
 
-    def add_investment(self, kind: str, name: str, site: int, month: np.ndarray,
-                       variables: list, mw_per_unit: float, capex_usd_per_unit: float,
-                       life_months: int | None, keys: tuple[DecisionKey, ...] = ()) -> None:
+    def _add_investment(self, kind: str, name: str, site: int, month: np.ndarray,
+                        variables: list, mw_per_unit: float, capex_usd_per_unit: float,
+                        life_months: int | None, keys: tuple[DecisionKey, ...]) -> None:
         """A decision with cash capex in its month and a capital charge to the horizon end."""
-        month = np.asarray(month, int)
         col = self.cols(variables)
-        keys = keys or tuple(self.decision_key(kind, name, site, k) for k in month)
         self.investments.append(Investment(kind, name, site, self.future, keys, month, col,
                                            mw_per_unit, capex_usd_per_unit, life_months))
         if life_months is None or capex_usd_per_unit == 0 or len(month) == 0:
@@ -359,9 +357,12 @@ class Core:
         raise ValueError(f"row {key[0]!r} has terms but no option declares it")
 
     def _build_rows(self) -> None:
+        """One constraint per step of every row something adds to; a declared row nothing
+        uses does not exist (a site without miners, hosting or displacing halls has no
+        mining-infrastructure row, whatever its `mining_infra_mw`)."""
         m = self.m
         variables = self.vars
-        for key in sorted(set(self._terms) | set(self._row_const) | set(self._declared)):
+        for key in sorted(set(self._terms) | set(self._row_const)):
             row, site, future = key
             spec = self.row(key)
             n = len(spec.rhs)
@@ -449,15 +450,16 @@ class Core:
                                             linear_vars=[self.vars[c] for c in col[pick]])
                     m.capex_budget.add(body <= float(limit) / 1e6)
 
-    def future_weights(self) -> np.ndarray:
-        """The probability of every future."""
-        return np.array([p.probability for p in self.problems], float)
+    def cash_weights(self) -> np.ndarray:
+        """Every cash entry's weight in the objective: its month's discount factor times its
+        future's probability (the NPV lines are the entries' values times the same)."""
+        _, _, month, _, _ = self.cash.arrays()
+        probability = np.array([p.probability for p in self.problems], float)
+        return self.problem.discount_factor[month] * probability[self.cash.futures()]
 
     def _build_objective(self) -> None:
-        names, _, month, coef, col = self.cash.arrays()
-        df = self.problem.discount_factor
-        weight = self.future_weights()[self.cash.futures()] if len(month) else coef
-        weighted = coef * df[month] * weight if len(month) else coef
+        _, _, _, coef, col = self.cash.arrays()
+        weighted = coef * self.cash_weights()
         if self.elastic:
             constant = 0.0
             slack = np.concatenate(list(self.slack_cols.values())) if self.slack_cols \

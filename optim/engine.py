@@ -517,7 +517,7 @@ def _investment_solve(run: Run, phases: Phases) -> None:
             run.first, run.outcome, run.solved_by_site = first, outcome, True
             phases.add("build", first.build_s)
             return
-    with phases("build", "build"):
+    with phases("build"):
         core = build_model(problem)
     if deadline is None and limit is not None:
         deadline = time.time() + limit  # the limit covers MIP solves, not the build

@@ -52,10 +52,8 @@ def _ordered(names: np.ndarray, canonical: dict[str, str]) -> list[str]:
 def npv_lines(core: Core, x: np.ndarray) -> dict[str, float]:
     """Discounted, signed NPV contribution of every line, probability-weighted over the
     futures; they add up to the objective (the expected NPV)."""
-    names, _, month, _, _ = core.cash.arrays()
-    weight = core.future_weights()[core.cash.futures()] if len(month) else np.zeros(0)
-    value = core.cash.values(x) * core.problem.discount_factor[month] * weight \
-        if len(month) else np.zeros(0)
+    names = core.cash.arrays()[0]
+    value = core.cash.values(x) * core.cash_weights()
     frame = pd.Series(value).groupby(names).sum() if len(value) else pd.Series(dtype=float)
     return {line: float(frame.get(line, 0.0)) for line in _ordered(names, line_labels())}
 
@@ -106,12 +104,14 @@ def dispatch_by_hour(core: Core, x: np.ndarray,
 
 
 def _step_flows(core: Core, x: np.ndarray, future: int) -> dict[tuple[int, str], np.ndarray]:
+    """Per (site, flow), in report order, the flow's MW at every step of one future."""
     names, site, step, _, _ = core.flows.arrays()
     value = core.flows.values(x)
     mine_future = core.flows.futures() == future
+    ordered = _ordered(names, flow_labels())
     out: dict[tuple[int, str], np.ndarray] = {}
     for s, spec in enumerate(core.problems[future].sites):
-        for flow in _ordered(names, flow_labels()):
+        for flow in ordered:
             pick = (site == s) & (names == flow) & mine_future
             out[(s, flow)] = np.bincount(step[pick], weights=value[pick], minlength=spec.steps.n)
     return out
@@ -140,14 +140,16 @@ def _monthly_frame(core: Core, x: np.ndarray, future: int) -> pd.DataFrame:
     c_value = core.cash.values(x)
     c_mine = core.cash.futures() == future
     lines = _ordered(c_names, line_labels())
+    states = _ordered(s_names, state_labels())
     frames = []
     for s, spec in enumerate(p.sites):
         st = spec.steps
         data: dict[str, object] = {"site": spec.name, "month": p.horizon.month_labels}
-        for flow in _ordered(np.array(sorted({f for _, f in flows})), flow_labels()):
-            energy = np.bincount(st.month, weights=st.weight_h * flows[(s, flow)], minlength=n)
-            data[flow] = energy / hours
-        for state in _ordered(s_names, state_labels()):
+        for (fs, flow), per_step in flows.items():
+            if fs == s:
+                energy = np.bincount(st.month, weights=st.weight_h * per_step, minlength=n)
+                data[flow] = energy / hours
+        for state in states:
             pick = (s_site == s) & (s_names == state) & s_mine
             data[state] = np.bincount(s_month[pick], weights=s_value[pick],
                                       minlength=n).astype(float)
