@@ -45,7 +45,7 @@ class Lever:
 
 
 HOURLY_LEVERS = (
-    Lever("baseline", "defaults (merged hours, warm start, standard-form hand-off, "
+    Lever("baseline", "defaults (merged hours, warm start, recorded-rows hand-off, "
           "dual simplex)",
           compare_to=None),
     Lever("no merge", "one step per hour (identical hours not merged)", "merge_hours=false"),
@@ -68,6 +68,9 @@ BLOCKS_LEVERS = (
     Lever("no merge", "re-solve with one step per hour", "merge_hours=false", exact=True),
     Lever("1 process", "re-solve sites one after the other in the main process",
           "resolve_workers=1", exact=True),
+    Lever("Pyomo hand-off", "HiGHS gets Pyomo's standard form compiled from the model's "
+          "expressions instead of the rows the Core recorded", "direct_handoff=false",
+          exact=True),
 )
 
 

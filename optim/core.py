@@ -28,6 +28,7 @@ import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from optim.problem import Problem
+from optim.standard_form import RowStore, StandardForm, standard_form
 
 POWER = "power"
 COST_SCALE_DIGITS = 2  # the investment MIP's largest objective coefficient is scaled to ~1e2
@@ -71,10 +72,12 @@ def money_unit(coefficients: np.ndarray) -> float:
 
 @dataclass
 class Ledger:
-    """Flat arrays of (future, site, month or step, coefficient, column) entries."""
+    """Flat arrays of (future, site, month or step, coefficient, column) entries, added in
+    segments that share a name and detail."""
 
-    name: list[str] = field(default_factory=list)
-    detail: list[str] = field(default_factory=list)
+    name: list[str] = field(default_factory=list)  # per segment
+    detail: list[str] = field(default_factory=list)  # per segment
+    size: list[int] = field(default_factory=list)  # per segment
     future: list[np.ndarray] = field(default_factory=list)
     site: list[np.ndarray] = field(default_factory=list)
     index: list[np.ndarray] = field(default_factory=list)
@@ -84,16 +87,18 @@ class Ledger:
     def add(self, name: str, site: int, index: np.ndarray, coef: np.ndarray,
             col: np.ndarray, detail: str = "", future: int = 0) -> None:
         n = len(col)
-        self.name.extend([name] * n)
-        self.detail.extend([detail] * n)
+        self.name.append(name)
+        self.detail.append(detail)
+        self.size.append(n)
         self.future.append(np.full(n, future))
         self.site.append(np.full(n, site))
         self.index.append(np.asarray(index, int))
         self.coef.append(np.asarray(coef, float))
         self.col.append(np.asarray(col, int))
 
-    def details(self) -> np.ndarray:
-        return np.array(self.detail, dtype=object)
+    def names(self) -> np.ndarray:
+        """Every entry's name."""
+        return np.repeat(np.array(self.name, dtype=object), self.size)
 
     def futures(self) -> np.ndarray:
         return np.concatenate(self.future) if self.future else np.zeros(0, int)
@@ -102,13 +107,30 @@ class Ledger:
         if not self.col:
             empty = np.zeros(0, int)
             return np.array([], dtype=object), empty, empty, np.zeros(0), empty
-        return (np.array(self.name, dtype=object), np.concatenate(self.site),
-                np.concatenate(self.index), np.concatenate(self.coef), np.concatenate(self.col))
+        return (self.names(), np.concatenate(self.site), np.concatenate(self.index),
+                np.concatenate(self.coef), np.concatenate(self.col))
 
     def values(self, x: np.ndarray) -> np.ndarray:
         """Each entry's value: coef * x[col], or coef alone for constants (col -1)."""
-        _, _, _, coef, col = self.arrays()
-        return coef * np.append(x, 1.0)[col]
+        if not self.col:
+            return np.zeros(0)
+        return np.concatenate(self.coef) * np.append(x, 1.0)[np.concatenate(self.col)]
+
+    def totals(self, x: np.ndarray, future: int, length: int,
+               detailed: bool = False) -> dict[tuple[int, str], np.ndarray]:
+        """Per (site, name) (or (site, "name:detail") if `detailed`) of one future, the sum
+        of the entries' values at every index 0..length-1."""
+        x1 = np.append(x, 1.0)
+        out: dict[tuple[int, str], np.ndarray] = {}
+        for name, detail, fut, site, index, coef, col in zip(
+                self.name, self.detail, self.future, self.site, self.index, self.coef,
+                self.col, strict=True):
+            if not len(col) or fut[0] != future:
+                continue
+            key = (int(site[0]), f"{name}:{detail}" if detailed and detail else name)
+            total = out.setdefault(key, np.zeros(length))
+            total += np.bincount(index, weights=coef * x1[col], minlength=length)
+        return out
 
 
 @dataclass(frozen=True)
@@ -159,6 +181,11 @@ class Core:
         self._list_cols: dict[int, tuple[list, np.ndarray]] = {}
         self._col_lb: list[float] = []
         self._col_ub: list[float] = []
+        self._col_integer: list[bool] = []
+        self._fixed_cols: dict[int, float] = {}
+        self.lp = RowStore()
+        self._cost = np.zeros(0)
+        self._offset = 0.0
         self._shared: dict[DecisionKey, object] = {}
         self._published: dict[tuple[int, str, int], list[tuple[str, list | None, np.ndarray]]] \
             = defaultdict(list)
@@ -209,6 +236,7 @@ class Core:
                         self.vars.append(v)
                         self._col_lb.append(-np.inf if v.lb is None else v.lb)
                         self._col_ub.append(np.inf if v.ub is None else v.ub)
+                        self._col_integer.append(v.is_integer())
         return np.array(found, int)
 
     def _steps(self, site: int) -> int:
@@ -318,6 +346,7 @@ class Core:
                     if keys[i] not in self.fixed:
                         raise KeyError(f"no fixed quantity for decision {keys[i]}")
                     v.fix(_within_bounds(self.fixed[keys[i]], v.lb, v.ub))
+                    self._fixed_cols[self._col[id(v)]] = float(v.value)
         variables = [self._shared[key] for key in keys]
         self._add_investment(kind, detail, site, months, variables, mw_per_unit,
                              capex_usd_per_unit, life_months, tuple(keys))
@@ -391,6 +420,9 @@ class Core:
                 self._binding(cols, coefs, rhs).tolist()
             if not steps:
                 continue
+            picked = np.asarray(steps, np.int64)
+            self.lp.add(np.repeat(np.arange(len(picked)), cols.shape[1]), cols[picked].ravel(),
+                        coefs[picked].ravel(), len(picked), sense, rhs[picked])
 
             def rule(_m: pyo.ConcreteModel, j: int, cols=cols, coefs=coefs, rhs=rhs_list,
                      sense=sense, gap=gap) -> object:
@@ -449,6 +481,8 @@ class Core:
                                             linear_coefs=(capex[pick] / 1e6).tolist(),
                                             linear_vars=[self.vars[c] for c in col[pick]])
                     m.capex_budget.add(body <= float(limit) / 1e6)
+                    self.lp.add(np.zeros(int(pick.sum()), np.int64), col[pick],
+                                capex[pick] / 1e6, 1, "<=", float(limit) / 1e6)
 
     def cash_weights(self) -> np.ndarray:
         """Every cash entry's weight in the objective: its month's discount factor times its
@@ -474,6 +508,7 @@ class Core:
         if self.fixed is None and not self.elastic:
             self.objective_unit_usd = money_unit(obj[nz])
         unit = self.objective_unit_usd
+        self._cost, self._offset = obj / unit, constant / unit
         self.m.npv = pyo.Objective(expr=LinearExpression(
             constant=constant / unit, linear_coefs=(obj[nz] / unit).tolist(),
             linear_vars=[self.vars[c] for c in nz]), sense=pyo.maximize)
@@ -496,15 +531,16 @@ class Core:
         self.vars.extend(members)
         self._col_lb.extend(lbs)
         self._col_ub.extend([np.inf if u is None else u for u in ubs])
+        self._col_integer.extend([integer] * n)
         self._col.update(zip(map(id, members), range(start, start + n), strict=True))
         self._list_cols[id(members)] = (members, np.arange(start, start + n))
         return members
 
-    @staticmethod
-    def rows(block: pyo.Block, name: str, terms: list[tuple[list, list]], sense: str,
+    def rows(self, block: pyo.Block, name: str, terms: list[tuple[list, list]], sense: str,
              rhs: np.ndarray | float) -> None:
         """Linear rows sum(coef * var) <sense> rhs, one per (vars, coefs) pair in `terms`."""
         n = len(terms)
+        self.lp.add_lists(terms, self.cols, sense, rhs)
         rhs_list = np.broadcast_to(np.asarray(rhs, float), (n,)).tolist()
 
         def rule(_b: pyo.Block, i: int) -> object:
@@ -569,6 +605,13 @@ class Core:
             ([stock[k], *[additions[i] for i in np.flatnonzero(ready[k])]],
              [1.0, *[-unit] * int(ready[k].sum())]) for k in months], "==", base)
         return stock
+
+    def standard_form(self) -> StandardForm:
+        """The finished model as arrays for HiGHS (see optim.standard_form)."""
+        n = len(self.vars)
+        return standard_form(self.lp, n, np.asarray(self._col_lb, float),
+                             np.asarray(self._col_ub, float), np.asarray(self._col_integer, bool),
+                             self._fixed_cols, self._cost, self._offset)
 
     def values(self) -> np.ndarray:
         """The current value of every registered column (after a solve)."""

@@ -36,10 +36,12 @@ from optim.solver import (
     NO_SOLUTION,
     OPTIMAL,
     TIME_LIMIT,
+    Compiled,
     OnMip,
     SolveOutcome,
     Start,
     check_options,
+    compile_form,
     relative_gap,
     solve_model,
 )
@@ -152,11 +154,11 @@ def _plan_tables(core: Core, x: np.ndarray, hourly: bool,
 def _solve_site(task: tuple) -> tuple[SolveOutcome, PlanTables | None]:
     """One site's model: its investment MIP (fixed None), or its hourly LP with its
     investments fixed. Sites decouple when no portfolio constraint links them."""
-    problem, fixed, mip_gap, deadline, options, hourly = task
+    problem, fixed, mip_gap, deadline, options, hourly, direct = task
     t0 = time.perf_counter()
     core = build_model(problem, fixed=fixed)
     build_s = time.perf_counter() - t0
-    outcome = _solve(core, mip_gap, _left(deadline), options)
+    outcome = _solve(core, mip_gap, _left(deadline), options, direct=direct)
     plan = None
     if outcome.status in (OPTIMAL, TIME_LIMIT):
         plan = _plan_tables(core, core.values(), hourly, outcome.objective_usd)
@@ -260,22 +262,26 @@ def _in_workers(tasks: list[tuple], workers: int, sizes: list[int],
 def _solve_sites(problem: Problem, fixed: Fixed | None, mip_gap: float,
                  time_limit_s: float | None, options: dict[str, object], hourly: bool,
                  workers: int | None, context: str,
-                 on_sites: OnSites | None = None) -> tuple[PlanTables, SolveOutcome]:
+                 on_sites: OnSites | None = None, direct: bool = True,
+                 flows: dict[str, dict] | None = None) -> tuple[PlanTables, SolveOutcome]:
     """Solve every site alone, in parallel processes, and combine: the hourly re-solve
     (decisions `fixed`), or the whole problem when no portfolio constraint couples sites.
     The combined gap is recomputed from the summed objectives and bounds. `time_limit_s`
     bounds them all together: a site queued behind others gets what is left. `on_sites`
-    is told (done, total) before the first and after each site."""
+    is told (done, total) before the first and after each site. The largest sites start
+    first: a site's size is its steps times the number of its flows in `flows` (an earlier
+    plan's dispatch, when there is one), a measure of its columns."""
     deadline = None if time_limit_s is None else time.time() + time_limit_s
     tasks = [(problem.subset([site.name]),
               None if fixed is None else _site_fixed(fixed, site.name),
-              mip_gap, deadline, options, hourly) for site in problem.sites]
+              mip_gap, deadline, options, hourly, direct) for site in problem.sites]
     workers = min(len(tasks), workers or os.cpu_count() or 1)
     if on_sites is not None:
         on_sites(0, len(tasks))
     if workers > 1:
-        outcomes = _in_workers(tasks, workers, [t[0].sites[0].steps.n for t in tasks],
-                               on_sites)
+        sizes = [site.steps.n * max(1, len((flows or {}).get(site.name, ())))
+                 for site in problem.sites]
+        outcomes = _in_workers(tasks, workers, sizes, on_sites)
     else:
         outcomes = []
         for t in tasks:
@@ -314,9 +320,16 @@ def _quantities(core: Core) -> Fixed:
 
 def _solve(core: Core, mip_gap: float, time_limit_s: float | None,
            options: dict[str, object], start: Start | None = None,
-           on_mip: OnMip | None = None, abandon: bool = False) -> SolveOutcome:
+           on_mip: OnMip | None = None, abandon: bool = False,
+           direct: bool = True) -> SolveOutcome:
+    """Solve a built model: handed to HiGHS as the rows the Core recorded (`direct`), or
+    as Pyomo's standard form of its expressions (the same LP)."""
+    def compile_with(_model: object) -> Compiled:
+        form = core.standard_form()
+        return compile_form([core.vars[c] for c in form.columns], form)
+
     return solve_model(core.m, mip_gap, time_limit_s, options, core.objective_unit_usd, start,
-                       on_mip, abandon=abandon)
+                       on_mip, abandon=abandon, compile_with=compile_with if direct else None)
 
 
 GAP_FLOOR = 1e-9  # float noise of a recombined gap at mip_gap = 0 is ~1e-15
@@ -509,7 +522,7 @@ def _investment_solve(run: Run, phases: Phases) -> None:
             first, outcome = _solve_sites(problem, None, mip_gap, limit, run.options,
                                           run.hourly and run.hourly_run,
                                           run.tuning.resolve_workers, "no feasible plan",
-                                          phases.sites)
+                                          phases.sites, run.tuning.direct_handoff)
         if outcome.status == OPTIMAL and (outcome.mip_gap or 0.0) > \
                 mip_gap * (1 + 1e-9) + GAP_FLOOR:
             run.discarded_s = time.perf_counter() - t0  # negative site NPVs: gaps add up
@@ -531,7 +544,7 @@ def _investment_solve(run: Run, phases: Phases) -> None:
                                 phases.mip)
     with phases("solve"):
         run.outcome = _solve(core, mip_gap, _left(deadline), run.options, start, phases.mip,
-                             abandon=True)
+                             abandon=True, direct=run.tuning.direct_handoff)
         _check_outcome(run.outcome, problem, mip_gap, limit, run.options, "no feasible plan")
     with phases("tables"):
         run.first = _plan_tables(core, core.values(), run.hourly and run.hourly_run,
@@ -546,7 +559,7 @@ def _hourly_resolve(run: Run, on_sites: OnSites | None = None) -> None:
         run.first.quantities, run.mip_gap, None, run.options, run.hourly,
         run.tuning.resolve_workers,
         "the hourly re-solve with the blocks investments fixed has no feasible dispatch",
-        on_sites)
+        on_sites, run.tuning.direct_handoff, run.first.dispatch)
 
 
 def _results(run: Run, phases: Phases) -> Result:

@@ -84,37 +84,24 @@ def dispatch_by_hour(core: Core, x: np.ndarray,
     A blocks plan is expanded: each hour takes its group's value. This is what the
     independent checker reads.
     """
-    names, site, step, _, _ = core.flows.arrays()
-    details = core.flows.details()
-    value = core.flows.values(x)
-    mine_future = core.flows.futures() == future
-    out: dict[str, dict[str, np.ndarray]] = {}
-    for s, spec in enumerate(core.problems[future].sites):
-        st = spec.steps
-        flows: dict[str, np.ndarray] = {}
-        mine = (site == s) & mine_future
-        for key in sorted({f"{n}:{d}" if d else n for n, d in zip(names[mine], details[mine],
-                                                                  strict=True)}):
-            flow, _, detail = key.partition(":")
-            pick = mine & (names == flow) & (details == detail)
-            per_step = np.bincount(step[pick], weights=value[pick], minlength=st.n)
-            flows[key] = per_step[st.step_of_hour]
-        out[spec.name] = flows
+    sites = core.problems[future].sites
+    width = max((spec.steps.n for spec in sites), default=0)
+    totals = core.flows.totals(x, future, width, detailed=True)
+    out: dict[str, dict[str, np.ndarray]] = {spec.name: {} for spec in sites}
+    for (s, key), per_step in sorted(totals.items(), key=lambda item: item[0][1]):
+        st = sites[s].steps
+        out[sites[s].name][key] = per_step[:st.n][st.step_of_hour]
     return out
 
 
 def _step_flows(core: Core, x: np.ndarray, future: int) -> dict[tuple[int, str], np.ndarray]:
     """Per (site, flow), in report order, the flow's MW at every step of one future."""
-    names, site, step, _, _ = core.flows.arrays()
-    value = core.flows.values(x)
-    mine_future = core.flows.futures() == future
-    ordered = _ordered(names, flow_labels())
-    out: dict[tuple[int, str], np.ndarray] = {}
-    for s, spec in enumerate(core.problems[future].sites):
-        for flow in ordered:
-            pick = (site == s) & (names == flow) & mine_future
-            out[(s, flow)] = np.bincount(step[pick], weights=value[pick], minlength=spec.steps.n)
-    return out
+    sites = core.problems[future].sites
+    width = max((spec.steps.n for spec in sites), default=0)
+    totals = core.flows.totals(x, future, width)
+    ordered = _ordered(np.array(core.flows.name, dtype=object), flow_labels())
+    return {(s, flow): totals.get((s, flow), np.zeros(width))[:spec.steps.n]
+            for s, spec in enumerate(sites) for flow in ordered}
 
 
 def monthly_frame(core: Core, x: np.ndarray) -> pd.DataFrame:
@@ -133,14 +120,10 @@ def _monthly_frame(core: Core, x: np.ndarray, future: int) -> pd.DataFrame:
     n = p.n_months
     hours = np.bincount(p.horizon.month_of_hour, minlength=n).astype(float)
     flows = _step_flows(core, x, future)
-    s_names, s_site, s_month, _, _ = core.states.arrays()
-    s_value = core.states.values(x)
-    s_mine = core.states.futures() == future
-    c_names, c_site, c_month, _, _ = core.cash.arrays()
-    c_value = core.cash.values(x)
-    c_mine = core.cash.futures() == future
-    lines = _ordered(c_names, line_labels())
-    states = _ordered(s_names, state_labels())
+    states = core.states.totals(x, future, n)
+    cash = core.cash.totals(x, future, n)
+    lines = _ordered(np.array(core.cash.name, dtype=object), line_labels())
+    state_names = _ordered(np.array(core.states.name, dtype=object), state_labels())
     frames = []
     for s, spec in enumerate(p.sites):
         st = spec.steps
@@ -149,15 +132,11 @@ def _monthly_frame(core: Core, x: np.ndarray, future: int) -> pd.DataFrame:
             if fs == s:
                 energy = np.bincount(st.month, weights=st.weight_h * per_step, minlength=n)
                 data[flow] = energy / hours
-        for state in states:
-            pick = (s_site == s) & (s_names == state) & s_mine
-            data[state] = np.bincount(s_month[pick], weights=s_value[pick],
-                                      minlength=n).astype(float)
+        for state in state_names:
+            data[state] = states.get((s, state), np.zeros(n))
         margin = np.zeros(n)
         for line in lines:
-            pick = (c_site == s) & (c_names == line) & c_mine
-            data[line] = np.bincount(c_month[pick], weights=c_value[pick],
-                                     minlength=n).astype(float)
+            data[line] = cash.get((s, line), np.zeros(n))
             margin += data[line]
         data["margin_usd"] = margin
         data["discount_factor"] = p.discount_factor

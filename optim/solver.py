@@ -1,7 +1,9 @@
 """Hand a Pyomo model to HiGHS and classify the outcome.
 
-The model is compiled with Pyomo's `LinearStandardFormCompiler` and passed to `highspy`
-as sparse matrices (about 4x faster than Pyomo's default HiGHS interface). HiGHS
+The model is compiled to a standard form (the rows the Core recorded while building it,
+or Pyomo's `LinearStandardFormCompiler`) and passed to `highspy` as sparse matrices
+(Pyomo's compiler is about 4x faster than its default HiGHS interface; the recorded rows
+skip its walk over every expression). HiGHS
 options are checked by name and type; Pyomo would silently ignore a misspelt one.
 """
 
@@ -20,6 +22,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from pyomo.repn.util import FileDeterminism
 
 from optim.errors import InputError
+from optim.standard_form import StandardForm
 
 OPTIMAL = "optimal"
 TIME_LIMIT = "time_limit_feasible"
@@ -111,8 +114,11 @@ class Compiled:
 def solve_model(model: pyo.ConcreteModel, mip_gap: float, time_limit_s: float | None,
                 options: dict[str, object] | None = None,
                 objective_unit: float = 1.0, start: Start | None = None,
-                on_mip: OnMip | None = None, abandon: bool = False) -> SolveOutcome:
-    """Compile, solve and load the solution values into the model's variables.
+                on_mip: OnMip | None = None, abandon: bool = False,
+                compile_with: Callable[[pyo.ConcreteModel], Compiled] | None = None
+                ) -> SolveOutcome:
+    """Compile (`compile_with`, default Pyomo's standard form), solve and load the solution
+    values into the model's variables.
 
     The objective and bound are reported times `objective_unit` (the model's money unit).
     `start` gives HiGHS values of some variables (e.g. the integers) as a MIP start; HiGHS
@@ -120,8 +126,8 @@ def solve_model(model: pyo.ConcreteModel, mip_gap: float, time_limit_s: float | 
     """
     deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
     with PauseGC():
-        return solve_compiled(compile_model(model), mip_gap, time_limit_s, options,
-                              objective_unit, start, on_mip, deadline=deadline,
+        return solve_compiled((compile_with or compile_model)(model), mip_gap, time_limit_s,
+                              options, objective_unit, start, on_mip, deadline=deadline,
                               abandon=abandon)
 
 
@@ -136,33 +142,46 @@ def compile_model(model: pyo.ConcreteModel) -> Compiled:
     columns = repn.columns
     n_col, n_row = len(columns), len(repn.rows)
     bounds = np.array([v.bounds for v in columns], dtype=float).reshape(n_col, 2)
-    lower = np.nan_to_num(bounds[:, 0], nan=-highspy.kHighsInf)
-    upper = np.nan_to_num(bounds[:, 1], nan=highspy.kHighsInf)
-    integrality = np.array([1 if v.is_integer() else 0 for v in columns], np.int32)
     sense = np.array([s for _, s in repn.rows], int)
     rhs = np.asarray(repn.rhs, float)
-    row_lower = np.where(sense >= 0, -highspy.kHighsInf, rhs) if n_row else np.zeros(0)
-    row_upper = np.where(sense <= 0, highspy.kHighsInf, rhs) if n_row else np.zeros(0)
-    row_lower = np.where(sense == 0, rhs, row_lower) if n_row else row_lower
-    row_upper = np.where(sense == 0, rhs, row_upper) if n_row else row_upper
-    a = repn.A.tocsc()
-    c = np.asarray(repn.c.toarray()).ravel() if repn.c.shape[0] else np.zeros(n_col)
-    offset = float(repn.c_offset[0]) if len(repn.c_offset) else 0.0
     maximize = model.component_data_objects(pyo.Objective, active=True).__next__().sense \
         == pyo.maximize
+    form = StandardForm(
+        columns=np.arange(n_col), a=repn.A.tocsc(),
+        col_lower=np.nan_to_num(bounds[:, 0], nan=-np.inf),
+        col_upper=np.nan_to_num(bounds[:, 1], nan=np.inf),
+        integer=np.array([v.is_integer() for v in columns], bool),
+        row_lower=np.where(sense <= 0, rhs, -np.inf) if n_row else np.zeros(0),
+        row_upper=np.where(sense >= 0, rhs, np.inf) if n_row else np.zeros(0),
+        cost=np.asarray(repn.c.toarray()).ravel() if repn.c.shape[0] else np.zeros(n_col),
+        offset=float(repn.c_offset[0]) if len(repn.c_offset) else 0.0)
+    return compile_form(columns, form, maximize, t0)
+
+
+def compile_form(columns: list, form: StandardForm, maximize: bool = True,
+                 t0: float | None = None) -> Compiled:
+    """A standard form as a HiGHS LP/MIP; `columns` are the Pyomo variables of its columns.
+    `t0` (a time.perf_counter()) starts the compile's clock, if earlier than now."""
+    t0 = time.perf_counter() if t0 is None else t0
+    inf = highspy.kHighsInf
     lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n_col, n_row
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = c, lower, upper
-    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
-    lp.offset_ = offset
+    lp.num_col_, lp.num_row_ = len(columns), len(form.row_lower)
+    lp.col_cost_ = form.cost
+    lp.col_lower_ = np.where(np.isinf(form.col_lower), -inf, form.col_lower)
+    lp.col_upper_ = np.where(np.isinf(form.col_upper), inf, form.col_upper)
+    lp.row_lower_ = np.where(np.isinf(form.row_lower), -inf, form.row_lower)
+    lp.row_upper_ = np.where(np.isinf(form.row_upper), inf, form.row_upper)
+    lp.offset_ = form.offset
     lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+    a = form.a.tocsc()
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = a.indptr.astype(np.int32)
     lp.a_matrix_.index_ = a.indices.astype(np.int32)
     lp.a_matrix_.value_ = a.data.astype(float)
+    integrality = form.integer.astype(np.int32)
     if integrality.any():
         lp.integrality_ = [highspy.HighsVarType(int(i)) for i in integrality]
-    return Compiled(columns, lp, integrality, offset, time.perf_counter() - t0)
+    return Compiled(columns, lp, integrality, form.offset, time.perf_counter() - t0)
 
 
 def _finite(value: float, unit: float) -> float | None:

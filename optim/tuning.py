@@ -32,12 +32,16 @@ class Tuning:
         5 x 12 hourly benchmark; the sample with reserves at blocks:12 5.0 s -> 0.3 s, the
         35 x 60 benchmark's MIP 4.8 s -> 4.1 s at a smaller gap, where the root cut loop
         ran long before the heuristics met the gap).
+    direct_handoff: HiGHS receives the rows the Core recorded as it built them
+        (optim.standard_form) instead of Pyomo's standard form compiled from the model's
+        expressions; the same LP (tested), without the walk over every constraint.
     """
 
     merge_hours: bool = True
     resolve_workers: int | None = None
     decompose: str = "hourly"
     warm_start: bool = True
+    direct_handoff: bool = True
 
     @classmethod
     def from_env(cls, text: str | None = None) -> Tuning:

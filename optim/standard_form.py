@@ -1,0 +1,101 @@
+"""The model's rows as arrays, recorded while the Core builds its Pyomo constraints, so that
+the hand-off to HiGHS needs no walk over Pyomo expressions (the `direct_handoff` lever).
+
+Every constraint the Core creates is recorded here as (row, column, coefficient) entries
+with row bounds; the Pyomo model stays the model of record, and a test checks that this
+form and Pyomo's own standard form (`optim.solver.compile_model`) give the same LP.
+Fixed columns (a re-solve's decisions) are moved into the row bounds and the objective's
+constant, and columns no row or cost uses are left out, as Pyomo's compiler does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+INF = np.inf
+
+
+@dataclass
+class RowStore:
+    """Rows in the order they are created: entries and bounds, appended in blocks."""
+
+    rows: list[np.ndarray] = field(default_factory=list)
+    cols: list[np.ndarray] = field(default_factory=list)
+    coefs: list[np.ndarray] = field(default_factory=list)
+    lower: list[np.ndarray] = field(default_factory=list)
+    upper: list[np.ndarray] = field(default_factory=list)
+    n_rows: int = 0
+
+    def add(self, row: np.ndarray, col: np.ndarray, coef: np.ndarray, n: int, sense: str,
+            rhs: np.ndarray | float) -> None:
+        """`n` new rows; entry i is coef[i] * x[col[i]] in new row row[i] (0..n-1)."""
+        rhs = np.broadcast_to(np.asarray(rhs, float), (n,))
+        keep = (col >= 0) & (coef != 0)
+        self.rows.append(np.asarray(row, np.int64)[keep] + self.n_rows)
+        self.cols.append(np.asarray(col, np.int64)[keep])
+        self.coefs.append(np.asarray(coef, float)[keep])
+        self.lower.append(rhs if sense in ("==", ">=") else np.full(n, -INF))
+        self.upper.append(rhs if sense in ("==", "<=") else np.full(n, INF))
+        self.n_rows += n
+
+    def add_lists(self, terms: list[tuple[list, list]], cols_of: object, sense: str,
+                  rhs: np.ndarray | float) -> None:
+        """Rows given as (variables, coefficients) pairs; `cols_of` maps variables to
+        column numbers."""
+        lengths = np.fromiter((len(v) for v, _ in terms), np.int64, len(terms))
+        flat = [v for variables, _ in terms for v in variables]
+        col = cols_of(flat) if flat else np.zeros(0, np.int64)
+        coef = np.fromiter((c for _, coefs in terms for c in coefs), float, int(lengths.sum()))
+        self.add(np.repeat(np.arange(len(terms)), lengths), col, coef, len(terms), sense, rhs)
+
+
+@dataclass
+class StandardForm:
+    """lower <= A x <= upper, col_lower <= x <= col_upper, maximise cost x + offset."""
+
+    columns: np.ndarray  # the Core's column numbers kept, in order
+    a: sp.csc_matrix
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integer: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    cost: np.ndarray
+    offset: float
+
+
+def standard_form(store: RowStore, n_cols: int, col_lower: np.ndarray, col_upper: np.ndarray,
+                  integer: np.ndarray, fixed: dict[int, float], cost: np.ndarray,
+                  offset: float) -> StandardForm:
+    """The recorded rows over `n_cols` columns, fixed columns substituted, unused columns
+    and rows left without entries (holding at the fixed values) dropped."""
+    a = sp.csr_matrix((_cat(store.coefs, float), (_cat(store.rows, np.int64),
+                                                  _cat(store.cols, np.int64))),
+                      shape=(store.n_rows, n_cols))
+    a.sum_duplicates()
+    lower, upper = _cat(store.lower, float), _cat(store.upper, float)
+    value = np.zeros(n_cols)
+    is_fixed = np.zeros(n_cols, bool)
+    if fixed:
+        where = np.fromiter(fixed, np.int64, len(fixed))
+        value[where] = np.fromiter(fixed.values(), float, len(fixed))
+        is_fixed[where] = True
+        shift = a @ value
+        lower, upper = lower - shift, upper - shift
+        offset += float(cost @ value)
+    a = a.tocsc()
+    used = (np.diff(a.indptr) > 0) | (cost != 0)
+    keep = np.flatnonzero(used & ~is_fixed)
+    a = a[:, keep].tocsr()
+    entries = np.diff(a.indptr) > 0
+    holds = (lower <= 1e-9) & (upper >= -1e-9)
+    rows = np.flatnonzero(entries | ~holds)
+    return StandardForm(keep, a[rows].tocsc(), col_lower[keep], col_upper[keep], integer[keep],
+                        lower[rows], upper[rows], cost[keep], offset)
+
+
+def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
