@@ -1,10 +1,15 @@
-"""AI colocation: hall retrofits (integer starts, lead time), halls online, the firm draw,
-lease, pass-through, opex and signed leases with liquidated damages (MODEL.md §3).
+"""AI halls: leased (colocation, MODEL.md §3) or run as a GPU cloud (§8).
 
-Per site: `start[k]` integer halls in investment months; `online[k]` halls =
-committed (under construction) + starts at least `lead_time_months` earlier; the draw
-pue * hall_it_mw * online[m(j)] is firm in every step; `short[e, k]` halls late on
-signed lease e. Each hall online displaces MW of the shared mining-infrastructure row.
+Per site: `start[k]` integer lease halls and `cloud_start[k]` integer cloud halls in
+investment months, together within `max_halls`; each online after `lead_time_months`
+(lease halls also from their under-construction `online_month`). A lease hall draws
+pue * hall_it_mw * u[j] (the tenant's load profile, 1 without one) and is paid the lease
+on the whole hall, escalated per vintage by `lease_escalator_per_year`, plus the
+pass-through on its draw; `short[e, k]` halls late on signed lease e pay damages. A cloud
+hall draws pue * hall_it_mw in every step, earns the GPU-hour price on
+gpus_per_mw_it * hall_it_mw * utilization GPUs (line `compute`), pays the facility opex
+and its own cloud opex, and its GPUs are charged over their own life. Every hall online
+displaces MW of the shared mining-infrastructure row.
 """
 
 from __future__ import annotations
@@ -18,11 +23,14 @@ from optim.checks import ai as checker
 from optim.core import Core
 from optim.option import Headline, Option, RowPart, SpecContext
 from optim.problem import Problem, SiteSpec, month_index
-from optim.scenario import NonNeg, Pos, Site, Strict, _month
+from optim.scenario import NonNeg, Pos, Scenario, Site, Strict, _month
+from optim.series import Horizon, read_daily
 
 NAME = "ai"
 INFRA_ROW = "mining_infra"
 TARIFF = "import_tariff_usd_per_mwh"  # the site's grid tariff, published by the grid
+GPU_PRICE = "price_usd_per_gpu_hour"
+LOAD = "tenant_load"
 
 
 class UnderConstruction(Strict):
@@ -40,6 +48,14 @@ class SignedLease(Strict):
     _rfs = field_validator("rfs_month")(_month)
 
 
+class Cloud(Strict):
+    gpus_per_mw_it: Pos
+    gpu_capex_usd_per_mw_it: NonNeg
+    gpu_life_months: int = Field(gt=0)
+    utilization: float = Field(gt=0, le=1)
+    opex_usd_per_mw_it_month: NonNeg
+
+
 class Ai(Strict):
     hall_it_mw: Pos
     max_halls: int = Field(ge=0)
@@ -53,6 +69,9 @@ class Ai(Strict):
     displaces_mining_mw_per_hall: NonNeg = 0.0
     under_construction: list[UnderConstruction] = []
     signed: list[SignedLease] = []
+    cloud: Cloud | None = None
+    load_profile: str = ""
+    lease_escalator_per_year: NonNeg = 0.0
 
 
 @dataclass(frozen=True)
@@ -71,23 +90,75 @@ class AiSpec:
     signed_halls: np.ndarray  # (E,)
     signed_due_month: np.ndarray  # (E,) month index of the ready-for-service date
     signed_ld_usd_per_mw_month: np.ndarray  # (E,)
+    committed_halls: np.ndarray  # (U,) halls of each under-construction entry
+    committed_online_month: np.ndarray  # (U,) its online month index (may be < 0)
+    lease_escalator_per_year: float
+    tenant_load: bool  # lease halls draw pue * hall_it_mw * u[j] (a load profile)
+    cloud: Cloud | None
+    gpu_hours_usd_per_gpu: np.ndarray  # (N,) sum over a month's hours of the GPU-hour price
+
+
+def validate(scenario: Scenario) -> list[str]:
+    problems = []
+    for site in scenario.site:
+        a = site.ai
+        if a is not None and a.cloud is not None and scenario.data.compute is None:
+            problems.append(f"site {site.name!r}: ai.cloud needs [data].compute (the GPU-hour "
+                            "price file)")
+        if a is not None and a.load_profile and scenario.data.profiles is None:
+            problems.append(f"site {site.name!r}: ai.load_profile {a.load_profile!r} needs "
+                            "[data].profiles")
+    return problems
+
+
+def series_needs(scenario: Scenario) -> dict[str, set[str]]:
+    return {"profiles": {s.ai.load_profile for s in scenario.site
+                         if s.ai is not None and s.ai.load_profile}}
+
+
+def read(scenario: Scenario, horizon: Horizon) -> dict[str, np.ndarray]:
+    """The daily GPU-hour price, when a site can run cloud halls."""
+    if not any(s.ai is not None and s.ai.cloud is not None for s in scenario.site):
+        return {}
+    return {GPU_PRICE: read_daily(scenario.path("compute"), GPU_PRICE, horizon)}
+
+
+def scale(data: dict[str, np.ndarray], factor: float) -> dict[str, np.ndarray]:
+    """The GPU-hour price times `factor`."""
+    return {key: value * factor for key, value in data.items()}
+
+
+def hourly(ctx: SpecContext, site: Site) -> dict[str, np.ndarray]:
+    """The tenant's hourly utilization of its lease halls (averaged per blocks step)."""
+    if site.ai is None or not site.ai.load_profile:
+        return {}
+    return {LOAD: ctx.series.capacity_factor[site.ai.load_profile]}
 
 
 def site_spec(ctx: SpecContext, site: Site) -> AiSpec | None:
     a = site.ai
     if a is None:
         return None
-    k = np.arange(ctx.horizon.months)
+    horizon = ctx.horizon
+    k = np.arange(horizon.months)
     committed = np.zeros(len(k), int)
     for u in a.under_construction:
-        committed += u.halls * (k >= month_index(u.online_month, ctx.horizon))
+        committed += u.halls * (k >= month_index(u.online_month, horizon))
+    gpu_hours = np.zeros(len(k))
+    if a.cloud is not None:
+        price = ctx.series.extra[NAME][GPU_PRICE][horizon.day_of_hour]
+        gpu_hours = np.bincount(horizon.month_of_hour, weights=price, minlength=len(k))
     return AiSpec(a.hall_it_mw, a.max_halls - sum(u.halls for u in a.under_construction),
                   a.capex_usd_per_mw_it * a.hall_it_mw, a.lease_usd_per_kw_month,
                   a.life_months, a.lead_time_months, a.pue, a.power_pass_through,
                   a.opex_usd_per_mw_it_month, a.displaces_mining_mw_per_hall, committed,
                   np.array([e.halls for e in a.signed], int),
-                  np.array([month_index(e.rfs_month, ctx.horizon) for e in a.signed], int),
-                  np.array([e.ld_usd_per_mw_month for e in a.signed], float))
+                  np.array([month_index(e.rfs_month, horizon) for e in a.signed], int),
+                  np.array([e.ld_usd_per_mw_month for e in a.signed], float),
+                  np.array([u.halls for u in a.under_construction], int),
+                  np.array([month_index(u.online_month, horizon)
+                            for u in a.under_construction], int),
+                  a.lease_escalator_per_year, bool(a.load_profile), a.cloud, gpu_hours)
 
 
 def conflicts(problem: Problem, site: SiteSpec) -> list[str]:
@@ -118,36 +189,103 @@ def build(core: Core) -> None:
         if ai is None:
             continue
         st = site.steps
-        start: list = []
-        if ai.max_new_halls > 0 and len(invest):
-            start = core.decision(b, f"start_{s}", "ai_hall", "ai_hall", s, invest,
-                                  ai.max_new_halls, True, ai.hall_it_mw, ai.hall_capex_usd,
-                                  ai.life_months)
-            core.total_cap(b, f"halls_cap_{s}", start, ai.max_new_halls)
+        start, cloud_start = _starts(core, b, s, ai, invest)
         online = core.stock(b, f"online_{s}", start, invest[:len(start)], ai.lead_time_months,
                             ai.committed_online_halls.astype(float))
-        core.draw(s, "ai_mw", *core.per(online, st.month, ai.pue * ai.hall_it_mw))
+        load = st.input(NAME, LOAD) if ai.tenant_load else np.ones(st.n)
+        core.draw(s, "ai_mw", *core.per(online, st.month, ai.pue * ai.hall_it_mw * load))
         core.explain("power", s, lambda short, ai=ai, st=st: (
             f"AI halls under construction draw "
             f"{ai.pue * ai.hall_it_mw * float(ai.committed_online_halls[st.month[short]].max()):g}"
             f" MW that is never curtailed"))
+        halls = [(online, 1.0)]
+        if cloud_start:
+            cloud = core.stock(b, f"cloud_online_{s}", cloud_start, invest,
+                               ai.lead_time_months, 0.0)
+            _cloud(core, s, ai, cloud, st)
+            halls.append((cloud, 1.0))
         if ai.displaces_mining_mw_per_hall > 0:
-            core.add_to_row(INFRA_ROW, s,
-                            *core.per(online, st.month, ai.displaces_mining_mw_per_hall))
+            for quantity, _ in halls:
+                core.add_to_row(INFRA_ROW, s,
+                                *core.per(quantity, st.month, ai.displaces_mining_mw_per_hall))
             core.explain(INFRA_ROW, s, lambda _short, ai=ai: (
                 f"ai.displaces_mining_mw_per_hall {ai.displaces_mining_mw_per_hall:g} for "
                 f"every AI hall online"))
-        monthly = {"lease_usd": ai.hall_it_mw * 1000.0 * ai.lease_usd_per_kw_month,
-                   "ai_opex_usd": -ai.opex_usd_per_mw_it_month * ai.hall_it_mw}
+        _lease(core, s, ai, start, invest)
+        for quantity, _ in halls:
+            variables, coef = core.per(quantity, months,
+                                       -ai.opex_usd_per_mw_it_month * ai.hall_it_mw)
+            core.add_cash("ai_opex_usd", s, months, coef, variables)
         if ai.power_pass_through:
             [(_, _, tariff)] = core.published(TARIFF, s)
-            tariff_mwh = np.bincount(st.month, weights=st.weight_h * tariff, minlength=p.n_months)
-            monthly["pass_through_usd"] = ai.pue * ai.hall_it_mw * tariff_mwh
-        for line, rate in monthly.items():
-            variables, coef = core.per(online, months, rate)
-            core.add_cash(line, s, months, coef, variables)
+            tariff_mwh = np.bincount(st.month, weights=st.weight_h * tariff * load,
+                                     minlength=p.n_months)
+            variables, coef = core.per(online, months, ai.pue * ai.hall_it_mw * tariff_mwh)
+            core.add_cash("pass_through_usd", s, months, coef, variables)
         core.add_state("ai_halls_online", s, months, *core.per(online, months))
         _signed_leases(core, b, s, ai, online)
+
+
+def _starts(core: Core, b: object, s: int, ai: AiSpec, invest: np.ndarray) -> tuple[list, list]:
+    """Lease and cloud hall starts in the investment months, within max_halls together."""
+    if ai.max_new_halls <= 0 or not len(invest):
+        return [], []
+    start = core.decision(b, f"start_{s}", "ai_hall", "ai_hall", s, invest, ai.max_new_halls,
+                          True, ai.hall_it_mw, ai.hall_capex_usd, ai.life_months)
+    cloud_start: list = []
+    if ai.cloud is not None:
+        gpu_capex_usd = ai.cloud.gpu_capex_usd_per_mw_it * ai.hall_it_mw
+        cloud_start = core.decision(
+            b, f"cloud_start_{s}", "ai_cloud_hall", "ai_cloud_hall", s, invest,
+            ai.max_new_halls, True, ai.hall_it_mw, ai.hall_capex_usd + gpu_capex_usd,
+            ai.life_months, ((ai.hall_capex_usd, ai.life_months),
+                             (gpu_capex_usd, ai.cloud.gpu_life_months)))
+    core.total_cap(b, f"halls_cap_{s}", [*start, *cloud_start], ai.max_new_halls)
+    return start, cloud_start
+
+
+def _cloud(core: Core, s: int, ai: AiSpec, cloud: np.ndarray | list, st: object) -> None:
+    """A cloud hall's firm draw, its GPU-hour revenue and its own opex, per hall online."""
+    months = np.arange(core.problem.n_months)
+    c = ai.cloud
+    core.draw(s, "ai_mw", *core.per(cloud, st.month, ai.pue * ai.hall_it_mw))
+    gpus = c.gpus_per_mw_it * ai.hall_it_mw * c.utilization
+    for line, rate in (("compute_usd", gpus * ai.gpu_hours_usd_per_gpu),
+                       ("ai_opex_usd", np.full(len(months),
+                                               -c.opex_usd_per_mw_it_month * ai.hall_it_mw))):
+        variables, coef = core.per(cloud, months, rate)
+        core.add_cash(line, s, months, coef, variables)
+    core.add_state("ai_cloud_halls_online", s, months, *core.per(cloud, months))
+
+
+def escalation(months_online: np.ndarray, escalator_per_year: float) -> np.ndarray:
+    """The lease multiplier of a hall online for `months_online` months (>= 0)."""
+    return (1.0 + escalator_per_year) ** np.floor_divide(months_online, 12)
+
+
+def _lease(core: Core, s: int, ai: AiSpec, start: list, invest: np.ndarray) -> None:
+    """The lease on every lease hall online, escalated per vintage: a hall online since
+    month k_r earns lease * (1 + g) ** floor((k - k_r) / 12) in month k >= k_r."""
+    n = core.problem.n_months
+    months = np.arange(n)
+    rate = ai.hall_it_mw * 1000.0 * ai.lease_usd_per_kw_month
+    committed = np.zeros(n)
+    for halls, k_r in zip(ai.committed_halls, ai.committed_online_month, strict=True):
+        earning = months >= k_r
+        committed[earning] += halls * escalation(months[earning] - k_r,
+                                                 ai.lease_escalator_per_year)
+    core.add_cash("lease_usd", s, months, rate * committed)
+    if not start:
+        return
+    k_r = invest + ai.lead_time_months
+    settled = core.settled(start)
+    month = np.concatenate([np.arange(min(k, n), n) for k in k_r])
+    vintage = np.repeat(np.arange(len(k_r)), n - np.minimum(k_r, n))
+    coef = rate * escalation(month - k_r[vintage], ai.lease_escalator_per_year)
+    if isinstance(settled, np.ndarray):
+        core.add_cash("lease_usd", s, month, coef * settled[vintage])
+    else:
+        core.add_cash("lease_usd", s, month, coef, [start[i] for i in vintage])
 
 
 def _signed_leases(core: Core, b: object, s: int, ai: AiSpec, online: np.ndarray | list) -> None:
@@ -184,14 +322,24 @@ OPTION = Option(
     build=build,
     check=checker,
     site_fields={"ai": (Ai | None, None)},
+    data_fields={"compute": (str | None, None)},
+    validate=validate,
+    series_needs=series_needs,
+    read=read,
+    scale=scale,
+    hourly=hourly,
     site_spec=site_spec,
     conflicts=conflicts,
     row_parts=row_parts,
     lines={"lease_usd": ("AI lease revenue", 3), "pass_through_usd": ("AI power pass-through", 4),
+           "compute_usd": ("GPU cloud revenue (compute)", 3.5),
            "ai_opex_usd": ("AI opex", 8), "liquidated_damages_usd": ("Liquidated damages", 10)},
     flows={"ai_mw": ("ai", 3)},
-    states={"ai_halls_online": "AI halls online"},
-    kinds={"ai_hall": "AI halls started"},
-    headline={"halls": Headline("AI halls started", "ai_hall", "quantity", 1)},
+    states={"ai_halls_online": "AI halls online",
+            "ai_cloud_halls_online": "AI cloud halls online"},
+    kinds={"ai_hall": "AI halls started", "ai_cloud_hall": "AI cloud halls started"},
+    headline={"halls": Headline("AI halls started", "ai_hall", "quantity", 1),
+              "cloud_halls": Headline("AI cloud halls started", "ai_cloud_hall", "quantity",
+                                      1.5)},
     needs=(TARIFF,),
 )

@@ -330,10 +330,14 @@ class Core:
 
     def decision(self, block: pyo.Block, name: str, kind: str, detail: str, site: int,
                  months: np.ndarray, ub: float | None, integer: bool, mw_per_unit: float,
-                 capex_usd_per_unit: float, life_months: int | None) -> list:
+                 capex_usd_per_unit: float, life_months: int | None,
+                 charged_parts: tuple[tuple[float, int], ...] | None = None) -> list:
         """Decision variables of one kind at a site, one per decision month: shared by
         every future before `commit_months`, fixed to `fixed` in a re-solve, and
-        registered as investments (cash capex, capital charge to the horizon end)."""
+        registered as investments (cash capex, capital charge to the horizon end).
+        `charged_parts` ((USD, life months), ...) splits the capital charge of a unit whose
+        parts have different lives (a cloud hall and its GPUs); default: all of
+        `capex_usd_per_unit` over `life_months`."""
         months = np.asarray(months, int)
         keys = [self.decision_key(kind, detail, site, k) for k in months]
         new = [i for i, key in enumerate(keys) if key not in self._shared]
@@ -349,22 +353,25 @@ class Core:
                     self._fixed_cols[self._col[id(v)]] = float(v.value)
         variables = [self._shared[key] for key in keys]
         self._add_investment(kind, detail, site, months, variables, mw_per_unit,
-                             capex_usd_per_unit, life_months, tuple(keys))
+                             capex_usd_per_unit, life_months, tuple(keys), charged_parts)
         return variables
 
     def _add_investment(self, kind: str, name: str, site: int, month: np.ndarray,
                         variables: list, mw_per_unit: float, capex_usd_per_unit: float,
-                        life_months: int | None, keys: tuple[DecisionKey, ...]) -> None:
+                        life_months: int | None, keys: tuple[DecisionKey, ...],
+                        charged_parts: tuple[tuple[float, int], ...] | None = None) -> None:
         """A decision with cash capex in its month and a capital charge to the horizon end."""
         col = self.cols(variables)
         self.investments.append(Investment(kind, name, site, self.future, keys, month, col,
                                            mw_per_unit, capex_usd_per_unit, life_months))
-        if life_months is None or capex_usd_per_unit == 0 or len(month) == 0:
+        if charged_parts is None:
+            charged_parts = () if life_months is None else ((capex_usd_per_unit, life_months),)
+        charge = sum(usd * self.problem.crf(life) for usd, life in charged_parts)
+        if charge == 0 or len(month) == 0:
             return
         n = self.problem.n_months
         reps = n - month
         charged = np.concatenate([np.arange(k, n) for k in month])
-        charge = capex_usd_per_unit * self.problem.crf(life_months)
         self.cash.add("capital_charges_usd", site, charged, np.full(len(charged), -charge),
                       np.repeat(col, reps), future=self.future)
 

@@ -264,18 +264,22 @@ def read_prices(path: Path, nodes: list[str], horizon: Horizon) -> dict[str, np.
 
 
 def read_hashprice(path: Path, horizon: Horizon) -> np.ndarray:
+    return read_daily(path, "hashprice_usd_per_ph_day", horizon, "hashprice dates")
+
+
+def read_daily(path: Path, column: str, horizon: Horizon, what: str = "dates") -> np.ndarray:
+    """A daily file (`date`, `column` > 0) on every date of the horizon."""
     check = FileCheck(path)
-    df = _read(path, ["date", "hashprice_usd_per_ph_day"], check)
+    df = _read(path, ["date", column], check)
     out = np.array([])
     if df is not None:
         pos = _date_positions(df, "date", horizon, check)
         if pos is not None:
-            values = pd.to_numeric(df["hashprice_usd_per_ph_day"], errors="coerce").to_numpy(float)
-            out = _grid(pos, values, len(horizon.dates), "hashprice dates", horizon.dates, check)
+            values = pd.to_numeric(df[column], errors="coerce").to_numpy(float)
+            out = _grid(pos, values, len(horizon.dates), what, horizon.dates, check)
             bad = np.isfinite(out) & (out <= 0)
             if bad.any():
-                check.add(f"hashprice_usd_per_ph_day must be > 0; not at: "
-                          f"{_listing(horizon.dates[bad])}")
+                check.add(f"{column} must be > 0; not at: {_listing(horizon.dates[bad])}")
     check.raise_if_any()
     return out
 

@@ -155,10 +155,10 @@ def _read_decisions(run: Run, investments: pd.DataFrame,
         if cost is None:
             out.add("unknown_decision", site_name, label, abs(q), 0.0, tol=0.0, rel=1.0)
             continue
-        unit_usd, life = cost
-        if unit_usd:
-            capex[k] += q * unit_usd
-            capital[k:] += q * unit_usd * crf(sc.discount_rate, life)
+        if cost.unit_usd:
+            capex[k] += q * cost.unit_usd
+            capital[k:] += q * sum(usd * crf(sc.discount_rate, life)
+                                   for usd, life in cost.charged())
     return capex, capital
 
 

@@ -40,10 +40,16 @@ class Violation:
 
 class Capex(NamedTuple):
     """What one unit of a decision costs: cash capex (USD) and the life of its capital
-    charge (months). `NO_CAPEX` for decisions that are not investments (hosting MW)."""
+    charge (months); `parts` ((USD, life months), ...) when parts of the unit are charged
+    over different lives (a cloud hall and its GPUs). `NO_CAPEX` for decisions that are
+    not investments (hosting MW)."""
 
     unit_usd: float
     life_months: int
+    parts: tuple[tuple[float, int], ...] = ()
+
+    def charged(self) -> tuple[tuple[float, int], ...]:
+        return self.parts or ((self.unit_usd, self.life_months),)
 
 
 NO_CAPEX = Capex(0.0, 0)
