@@ -86,8 +86,9 @@ class Tolerance(_Strict):
 
 
 class Decision(_Strict):
-    """One investment row; `name` only for asic (model) and generator (technology) rows
-    (an `--update` writes the kind as the name of the others)."""
+    """One investment row; `name` only for asic (model), generator (technology) and
+    interconnection (upgrade) rows (an `--update` writes the kind as the name of the
+    others)."""
 
     site: _Text
     kind: _Text
