@@ -194,6 +194,9 @@ def build(core: Core) -> None:
                             ai.committed_online_halls.astype(float))
         load = st.input(NAME, LOAD) if ai.tenant_load else np.ones(st.n)
         core.draw(s, "ai_mw", *core.per(online, st.month, ai.pue * ai.hall_it_mw * load))
+        if ai.tenant_load:
+            core.add_flow("ai_unused_mw", s,
+                          *core.per(online, st.month, ai.pue * ai.hall_it_mw * (1.0 - load)))
         core.explain("power", s, lambda short, ai=ai, st=st: (
             f"AI halls under construction draw "
             f"{ai.pue * ai.hall_it_mw * float(ai.committed_online_halls[st.month[short]].max()):g}"
@@ -334,7 +337,7 @@ OPTION = Option(
     lines={"lease_usd": ("AI lease revenue", 3), "pass_through_usd": ("AI power pass-through", 4),
            "compute_usd": ("GPU cloud revenue (compute)", 3.5),
            "ai_opex_usd": ("AI opex", 8), "liquidated_damages_usd": ("Liquidated damages", 10)},
-    flows={"ai_mw": ("ai", 3)},
+    flows={"ai_mw": ("ai", 3), "ai_unused_mw": ("AI tenant unused (free for mining)", 3.1)},
     states={"ai_halls_online": "AI halls online",
             "ai_cloud_halls_online": "AI cloud halls online"},
     kinds={"ai_hall": "AI halls started", "ai_cloud_hall": "AI cloud halls started"},

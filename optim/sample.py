@@ -16,7 +16,11 @@ deterministic *replay* of real history (``data/README.md`` explains each rule):
 * reserve_prices: ERCOT day-ahead capacity prices (RRS, ECRS, NSPIN) of local
   year 2023 (or 2024) replayed by the same hour rule as the LMPs, the ERS
   capacity payment (a documented assumption), and ``deployed_share`` = 1 in
-  the stress hours of the events.
+  the stress hours of the events;
+* compute: a GPU-hour price path (a documented ASSUMPTION, not market data): a
+  start level and a constant yearly drift;
+* profiles: the load profile of Corsicana's AI tenant (a documented ASSUMPTION):
+  a training tenant ramping up over its first year.
 
 Output is byte-reproducible: fixed schemas, sorted rows, pyarrow writer with
 fixed settings, no pandas metadata.
@@ -104,6 +108,18 @@ ERS_PRODUCT = "ERS"
 ERS_PRICE_USD_PER_MW_H = 7.50
 DEPLOYED_PRODUCTS = ("ECRS", "NSPIN", "RRS", "ERS")  # deployed_share = 1 in stress hours
 
+# --- AI deals: documented ASSUMPTIONS, not market data (data/README.md) -----------------
+# H100-class on-demand GPU-hour price: fell from ~$8 (2023) to ~$1.70 and rebounded to
+# ~$2.35 (2025 rental-price trackers); assumed to start 2027 at $2.35 and to fall 15 % a
+# year as newer GPUs arrive.
+GPU_PRICE_START_USD_PER_HOUR = 2.35
+GPU_PRICE_DRIFT_PER_YEAR = -0.15
+# Corsicana's tenant trains models: it draws 30 % of its halls when its first hall comes
+# online (2027-07) and ramps linearly to 90 % over its first year, then stays there.
+TENANT_PROFILE = "corsicana_training"
+TENANT_RAMP = (pd.Timestamp("2027-07-01", tz="UTC"), pd.Timestamp("2028-07-01", tz="UTC"))
+TENANT_LOAD = (0.30, 0.90)
+
 # --- output ----------------------------------------------------------------------
 TS_TYPE = pa.timestamp("us", tz="UTC")
 RESERVE_SCHEMA = pa.schema(
@@ -134,6 +150,12 @@ SCHEMAS = {
     ),
     "reserve_prices.parquet": RESERVE_SCHEMA,
     **{f"reserve_prices_{y}.parquet": RESERVE_SCHEMA for y in RESERVE_YEARS},
+    "compute.parquet": pa.schema(
+        [("date", pa.date32()), ("price_usd_per_gpu_hour", pa.float64())]
+    ),
+    "profiles.parquet": pa.schema(
+        [("timestamp", TS_TYPE), ("profile", pa.string()), ("capacity_factor", pa.float64())]
+    ),
 }
 PARQUET_OPTIONS = {
     "compression": "zstd",
@@ -316,6 +338,26 @@ def build_hashprice(raw_dir: Path) -> pa.Table:
         {"date": dates.date, "hashprice_usd_per_ph_day": np.round(hp, 4)},
         schema=SCHEMAS["hashprice.parquet"],
     )
+
+
+def build_compute() -> pa.Table:
+    """Daily GPU-hour price: start * (1 + drift) ** (years since the horizon start)."""
+    dates = horizon_dates()
+    years = ((dates - dates[0]) / pd.Timedelta(days=365.25)).to_numpy(np.float64)
+    price = GPU_PRICE_START_USD_PER_HOUR * (1.0 + GPU_PRICE_DRIFT_PER_YEAR) ** years
+    return pa.table({"date": dates.date, "price_usd_per_gpu_hour": np.round(price, 4)},
+                    schema=SCHEMAS["compute.parquet"])
+
+
+def build_profiles() -> pa.Table:
+    """Corsicana's tenant load: TENANT_LOAD[0] until the ramp starts, linear to
+    TENANT_LOAD[1] over the ramp, flat after."""
+    hours = horizon_hours()
+    start, end = TENANT_RAMP
+    share = ((hours - start) / (end - start)).to_numpy(np.float64).clip(0.0, 1.0)
+    load = TENANT_LOAD[0] + (TENANT_LOAD[1] - TENANT_LOAD[0]) * share
+    return pa.table({"timestamp": _utc_values(hours), "profile": [TENANT_PROFILE] * len(hours),
+                     "capacity_factor": np.round(load, 6)}, schema=SCHEMAS["profiles.parquet"])
 
 
 # ---------------------------------------------------------------------------------
@@ -503,7 +545,8 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
 
 
 SAMPLE_FILES = frozenset({"prices.parquet", "hashprice.parquet", "fuel.parquet",
-                          "events.parquet", "reserve_prices.parquet",
+                          "events.parquet", "reserve_prices.parquet", "compute.parquet",
+                          "profiles.parquet",
                           *(f"reserve_prices_{y}.parquet" for y in RESERVE_YEARS),
                           "scenario.toml"})
 
@@ -511,7 +554,8 @@ SAMPLE_FILES = frozenset({"prices.parquet", "hashprice.parquet", "fuel.parquet",
 def output_names() -> list[str]:
     """The files `build_sample` writes (what `optim sample --if-missing` looks for)."""
     return ["prices.parquet", "hashprice.parquet", "fuel.parquet", "events.parquet",
-            "reserve_prices.parquet", *[f"reserve_prices_{y}.parquet" for y in RESERVE_YEARS]]
+            "reserve_prices.parquet", *[f"reserve_prices_{y}.parquet" for y in RESERVE_YEARS],
+            "compute.parquet", "profiles.parquet"]
 
 
 def sample_scenario(series_beside: bool = True) -> str:
@@ -536,10 +580,11 @@ def build_sample(
 
     Returns the written paths: prices, hashprice, fuel, events, reserve_prices
     (replaying ``reserve_year``), then reserve_prices_<year> for every year of
-    RESERVE_YEARS, then (with ``scenario``) scenario.toml, the sample scenario reading
-    them (an existing one, maybe edited, is kept). Every raw file is checked first, so a
-    missing one fails before anything is written. ``out_dir`` follows the output rule of
-    `optim.outdir` (new or optim's own sample folder, else OutputError unless ``force``);
+    RESERVE_YEARS, compute and profiles (assumptions), then (with ``scenario``)
+    scenario.toml, the sample scenario reading them (an existing one, maybe edited, is
+    kept). Every raw file is checked first, so a missing one fails before anything is
+    written. ``out_dir`` follows the output rule of `optim.outdir` (new or optim's own
+    sample folder, else OutputError unless ``force``);
     the files are staged and moved into place together.
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
@@ -559,6 +604,8 @@ def build_sample(
             "events.parquet": lambda: build_events(raw_dir, src_start),
             "reserve_prices.parquet": lambda: reserves[reserve_year],
             **{f"reserve_prices_{y}.parquet": (lambda y=y: reserves[y]) for y in RESERVE_YEARS},
+            "compute.parquet": build_compute,
+            "profiles.parquet": build_profiles,
         }
         for name, build in builders.items():
             write_parquet_atomic(build(), stage / name)

@@ -163,3 +163,46 @@ def test_a_profile_of_all_ones_is_no_profile(tmp_path_factory: pytest.TempPathFa
     plain = _run(tmp_path_factory.mktemp("plain"), params)
     ones = _run(tmp_path_factory.mktemp("ones"), params, profile="ones")
     assert ones.npv_usd == pytest.approx(plain.npv_usd, rel=1e-9, abs=1e-6)
+
+
+# ----------------------------------------------------------------------------- upgrades
+
+UPGRADE_SITE = ('\n[[site]]\nname = "alpha"\nnode = "N1"\nfirm_import_mw = 10.0\n'
+                'mining_infra_mw = 10.0\nexisting_fleet = [{ asic = "S21", mw = 10.0 }]\n')
+
+
+@pytest.mark.parametrize(("upgrades", "named"), [
+    ('[{ name = "sub", firm_mw = 5.0, lead_time_months = 2, life_months = 60 }]',
+     "capex_usd required unless online_month is given"),
+    ('[{ name = "sub", firm_mw = -5.0, online_month = "2027-01" }]', "firm_mw"),
+    ('[{ name = "sub", firm_mw = 5.0, online_month = "2027-13" }]', "online_month"),
+    ('[{ name = "sub", firm_mw = 5.0, online_month = "2027-01" }, '
+     '{ name = "sub", flex_mw = 5.0, online_month = "2027-01" }]',
+     "upgrades: name 'sub' is used more than once"),
+    ('[{ firm_mw = 5.0, online_month = "2027-01" }]', "name"),
+])
+def test_bad_upgrades_are_named(tmp_path: Path, upgrades: str, named: str) -> None:
+    path = write_case(tmp_path, UPGRADE_SITE + f"upgrades = {upgrades}\n")
+    text = _bad(path, tmp_path)
+    assert "alpha" in text and named in text
+
+
+@settings(max_examples=6)
+@given(st.integers(0, 2**16), st.sampled_from([0, 1, 2]),
+       st.sampled_from(["hourly", "blocks:4"]))
+def test_an_upgrade_option_never_lowers_the_npv(tmp_path_factory: pytest.TempPathFactory,
+                                                seed: int, lead: int, resolution: str) -> None:
+    """An upgrade that may be bought (0/1) can only add value; bought, its MW are used
+    within the raised limits (checked by the independent check). 25 MW of miners behind
+    10 MW of import; the upgrade adds 15 MW."""
+    energy = np.random.default_rng(seed).choice([20.0, 40.0, 95.0], size=len(hours(months=3)))
+    site = UPGRADE_SITE.replace("10.0 }]", "25.0 }]").replace("mining_infra_mw = 10.0",
+                                                              "mining_infra_mw = 25.0")
+    without = solve(write_case(tmp_path_factory.mktemp("plain"), site, months=3, price=energy,
+                               resolution=resolution))
+    upgrade = (f'upgrades = [{{ name = "sub", firm_mw = 15.0, capex_usd = 200000.0, '
+               f'lead_time_months = {lead}, life_months = 60 }}]\n')
+    with_upgrade = solve(write_case(tmp_path_factory.mktemp("up"), site + upgrade, months=3,
+                                    price=energy, resolution=resolution))
+    assert with_upgrade.summary["verified"]
+    assert with_upgrade.npv_usd >= without.npv_usd - 1e-6 * max(1.0, abs(without.npv_usd))

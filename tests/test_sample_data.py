@@ -6,6 +6,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -20,7 +21,8 @@ from optim import sample  # noqa: E402
 RAW_DIR = sample.default_raw_dir()
 RESERVE_FILES = ["reserve_prices.parquet", "reserve_prices_2023.parquet",
                  "reserve_prices_2024.parquet"]
-FILES = ["prices.parquet", "hashprice.parquet", "fuel.parquet", "events.parquet", *RESERVE_FILES]
+FILES = ["prices.parquet", "hashprice.parquet", "fuel.parquet", "events.parquet", *RESERVE_FILES,
+         "compute.parquet", "profiles.parquet"]
 HOURS = pd.date_range("2027-01-01", "2030-01-01", freq="h", inclusive="left", tz="UTC")
 DATES = pd.date_range("2027-01-01", "2029-12-31", freq="D")
 # Mean hashprice of the 90 days from the halving over the 90 days before it.
@@ -153,7 +155,8 @@ def test_default_raw_dir_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 def test_sample_scenario_points_at_built_files() -> None:
     path = REPO_ROOT / "data" / "sample" / "scenario.toml"
     raw = tomllib.loads(path.read_text())
-    assert set(raw["data"]) == {"prices", "hashprice", "fuel", "events", "reserve_prices"}
+    assert set(raw["data"]) == {"prices", "hashprice", "fuel", "events", "reserve_prices",
+                                "compute", "profiles"}
     for rel in raw["data"].values():
         assert rel.startswith("generated/") and Path(rel).name in FILES
     nodes = {s["node"] for s in raw["site"] if "node" in s}
@@ -304,3 +307,27 @@ def test_sample_scenario_reserves() -> None:
         if "ERS" in names:
             monthly_sites.add(site["name"])
     assert len(hourly_sites) >= 2 and len(monthly_sites) >= 1
+
+
+def test_gpu_price_path_is_the_documented_assumption(built: Path) -> None:
+    """data/README.md: 2.35 USD/GPU-hour on 2027-01-01, -15 % a year, every date once."""
+    frame = _read(built, "compute.parquet")
+    assert list(pd.to_datetime(frame["date"])) == list(DATES)
+    price = frame["price_usd_per_gpu_hour"].to_numpy()
+    assert price[0] == 2.35
+    one_year = DATES.get_loc(pd.Timestamp("2028-01-01"))
+    assert price[one_year] == pytest.approx(2.35 * 0.85 ** (365 / 365.25), abs=1e-4)
+    assert (np.diff(price) <= 0).all()
+
+
+def test_tenant_profile_ramps_over_the_first_year(built: Path) -> None:
+    """data/README.md: 0.30 until 2027-07-01, linear to 0.90 on 2028-07-01, then flat."""
+    frame = _read(built, "profiles.parquet")
+    assert set(frame["profile"]) == {"corsicana_training"}
+    load = frame.set_index("timestamp")["capacity_factor"]
+    assert list(load.index) == list(HOURS)
+    assert load[load.index < pd.Timestamp("2027-07-01", tz="UTC")].eq(0.30).all()
+    assert load[load.index >= pd.Timestamp("2028-07-01", tz="UTC")].eq(0.90).all()
+    assert load[pd.Timestamp("2028-01-01", tz="UTC")] == pytest.approx(0.30 + 0.60 * 184 / 366,
+                                                                       abs=1e-6)
+    assert (np.diff(load.to_numpy()) >= 0).all()

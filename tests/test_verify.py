@@ -160,7 +160,7 @@ def test_correct_plan_is_verified(case: tuple[Scenario, Series]) -> None:
                 "fuel_usd": -148_680, "ai_opex_usd": -2_000, "generation_fom_usd": -2_000,
                 "liquidated_damages_usd": -10_000, "coincident_peak_usd": -10_800,
                 "hedge_usd": 7_180, "capital_charges_usd": -320_000,
-                "reserves_usd": 0}  # MODEL.md §10: a line of its own, 0 without offers
+                "reserves_usd": 0, "compute_usd": 0}  # §10: own lines, 0 when unused
     assert v.lines_usd == pytest.approx(expected, abs=1e-6)
     assert v.npv_recomputed_usd == pytest.approx(NPV_HAND, abs=1e-6)
 

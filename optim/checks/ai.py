@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from optim.checks.base import DRAW, Capex, Context, Decision, SiteContext, Time, delivered
+from optim.checks.base import DRAW, REPORT, Capex, Context, Decision, SiteContext, Time, delivered
 
 NAME = "ai"
 KINDS = {"ai_hall": True, "ai_cloud_hall": True}
-FLOWS = {"ai_mw": DRAW}
+FLOWS = {"ai_mw": DRAW, "ai_unused_mw": REPORT}
 LINES = {"lease_usd": 3, "compute_usd": 3.5, "pass_through_usd": 4, "ai_opex_usd": 8,
          "liquidated_damages_usd": 10}
 INFRA_ROW = "mining_infra"
@@ -67,6 +67,8 @@ def check_site(ctx: SiteContext) -> None:
     if opt.load_profile:
         load = ctx.as_planned(np.asarray(ctx.series.capacity_factor[opt.load_profile], float))
     lease_draw = opt.pue * mw_it * online[m] * load
+    unused = opt.pue * mw_it * online[m] * (1.0 - load)
+    ctx.hourly("ai_unused", np.abs(ctx.flow("ai_unused_mw") - unused), unused)
     need = lease_draw + opt.pue * mw_it * cloud[m]
     ctx.hourly("ai_draw", np.abs(ai - need), need)
     ctx.cash("lease_usd", mw_it * 1000.0 * opt.lease_usd_per_kw_month *
