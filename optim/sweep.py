@@ -60,7 +60,7 @@ def option_series_paths() -> dict[str, str]:
     return {f"series.{o.name}.scale": o.name for o in registry() if o.scale is not None}
 SOLVED = ("optimal", "time_limit_feasible")
 EXIT_STATUS = {2: "bad_input", 3: "infeasible", 4: "no_solution", 5: "check_failed"}
-Value = float | int | str | bool
+Value = float | int | str | bool | list[float]  # a list: capex_budget_usd
 
 
 class Axis(Strict):

@@ -57,9 +57,9 @@ def test_solve_sample_end_to_end(sample_dir: Path) -> None:
                                          "capex_usd"]
     assert {"asic", "hosting", "ai_hall"} <= set(investments["kind"])
     monthly = pd.read_parquet(out / "monthly.parquet")
-    assert len(monthly) == 5 * 36
+    assert len(monthly) == 6 * 36
     hourly = pd.read_parquet(out / "hourly.parquet")
-    assert len(hourly) == 5 * 26_304
+    assert len(hourly) == 6 * 26_304
     assert str(hourly["timestamp"].dtype) == "datetime64[us, UTC]"
 
 
