@@ -21,6 +21,7 @@ from pydantic import Field, field_validator
 
 from optim.checks import ai as checker
 from optim.core import Core
+from optim.errors import InputError
 from optim.option import Headline, Option, RowPart, SpecContext
 from optim.problem import Problem, SiteSpec, month_index
 from optim.scenario import NonNeg, Pos, Scenario, Site, Strict, _month
@@ -102,7 +103,8 @@ def validate(scenario: Scenario) -> list[str]:
     problems = []
     for site in scenario.site:
         a = site.ai
-        if a is not None and a.cloud is not None and scenario.data.compute is None:
+        if a is not None and a.cloud is not None and scenario.data.compute is None and \
+                scenario.futures is None:
             problems.append(f"site {site.name!r}: ai.cloud needs [data].compute (the GPU-hour "
                             "price file)")
         if a is not None and a.load_profile and scenario.data.profiles is None:
@@ -118,7 +120,8 @@ def series_needs(scenario: Scenario) -> dict[str, set[str]]:
 
 def read(scenario: Scenario, horizon: Horizon) -> dict[str, np.ndarray]:
     """The daily GPU-hour price, when a site can run cloud halls."""
-    if not any(s.ai is not None and s.ai.cloud is not None for s in scenario.site):
+    if not any(s.ai is not None and s.ai.cloud is not None for s in scenario.site) or \
+            scenario.data.compute is None:
         return {}
     return {GPU_PRICE: read_daily(scenario.path("compute"), GPU_PRICE, horizon)}
 
@@ -146,6 +149,10 @@ def site_spec(ctx: SpecContext, site: Site) -> AiSpec | None:
         committed += u.halls * (k >= month_index(u.online_month, horizon))
     gpu_hours = np.zeros(len(k))
     if a.cloud is not None:
+        if GPU_PRICE not in ctx.series.extra.get(NAME, {}):
+            raise InputError(f"site {site.name!r}: ai.cloud needs a GPU-hour price: "
+                             f"[data].compute or {GPU_PRICE} for every future",
+                             "[futures]")
         price = ctx.series.extra[NAME][GPU_PRICE][horizon.day_of_hour]
         gpu_hours = np.bincount(horizon.month_of_hour, weights=price, minlength=len(k))
     return AiSpec(a.hall_it_mw, a.max_halls - sum(u.halls for u in a.under_construction),
@@ -330,6 +337,7 @@ OPTION = Option(
     series_needs=series_needs,
     read=read,
     scale=scale,
+    future_columns={GPU_PRICE: GPU_PRICE},
     hourly=hourly,
     site_spec=site_spec,
     conflicts=conflicts,
@@ -337,7 +345,7 @@ OPTION = Option(
     lines={"lease_usd": ("AI lease revenue", 3), "pass_through_usd": ("AI power pass-through", 4),
            "compute_usd": ("GPU cloud revenue (compute)", 3.5),
            "ai_opex_usd": ("AI opex", 8), "liquidated_damages_usd": ("Liquidated damages", 10)},
-    flows={"ai_mw": ("ai", 3), "ai_unused_mw": ("AI tenant unused (free for mining)", 3.1)},
+    flows={"ai_mw": ("ai", 3), "ai_unused_mw": ("AI tenant unused", 3.1)},
     states={"ai_halls_online": "AI halls online",
             "ai_cloud_halls_online": "AI cloud halls online"},
     kinds={"ai_hall": "AI halls started", "ai_cloud_hall": "AI cloud halls started"},

@@ -161,11 +161,14 @@ class Core:
     """A model under construction; see the module docstring."""
 
     def __init__(self, problems: Problem | Sequence[Problem], elastic: bool = False,
-                 fixed: Fixed | None = None, commit_months: int = 0) -> None:
+                 fixed: Fixed | None = None, commit_months: int = 0,
+                 risk: tuple[float, float] = (0.9, 0.0), free_unfixed: bool = False) -> None:
         self.problems = (problems,) if isinstance(problems, Problem) else tuple(problems)
         self.elastic = elastic
         self.fixed = fixed
+        self.free_unfixed = free_unfixed  # decisions absent from `fixed` stay free
         self.commit_months = commit_months
+        self.risk_alpha, self.risk_weight = risk
         self.objective_unit_usd = 1.0  # set by _build_objective
         self.future = 0
         self.problem = self.problems[0]
@@ -348,6 +351,8 @@ class Core:
                 self._shared[keys[i]] = v
                 if self.fixed is not None:
                     if keys[i] not in self.fixed:
+                        if self.free_unfixed:
+                            continue
                         raise KeyError(f"no fixed quantity for decision {keys[i]}")
                     v.fix(_within_bounds(self.fixed[keys[i]], v.lb, v.ub))
                     self._fixed_cols[self._col[id(v)]] = float(v.value)
@@ -512,13 +517,49 @@ class Core:
             obj = np.bincount(col[col >= 0], weights=weighted[col >= 0],
                               minlength=len(self.vars))
         nz = np.flatnonzero(obj)
-        if self.fixed is None and not self.elastic:
+        if (self.fixed is None or self.free_unfixed) and not self.elastic:
             self.objective_unit_usd = money_unit(obj[nz])
         unit = self.objective_unit_usd
+        if self.risk_weight > 0 and not self.elastic:
+            obj, constant = self._add_risk(obj, constant, unit)
+            nz = np.flatnonzero(obj)
         self._cost, self._offset = obj / unit, constant / unit
         self.m.npv = pyo.Objective(expr=LinearExpression(
             constant=constant / unit, linear_coefs=(obj[nz] / unit).tolist(),
             linear_vars=[self.vars[c] for c in nz]), sense=pyo.maximize)
+
+    def future_npv_terms(self, future: int) -> tuple[np.ndarray, float]:
+        """NPV of one future as (coefficient per column, constant), in USD."""
+        _, _, month, coef, col = self.cash.arrays()
+        mine = self.cash.futures() == future
+        weighted = coef[mine] * self.problem.discount_factor[month[mine]]
+        col = col[mine]
+        per_col = np.bincount(col[col >= 0], weights=weighted[col >= 0],
+                              minlength=len(self.vars))
+        return per_col, float(weighted[col < 0].sum())
+
+    def _add_risk(self, expected: np.ndarray, constant: float,
+                  unit: float) -> tuple[np.ndarray, float]:
+        """(1 - λ) E[NPV] + λ CVaR_α with CVaR_α = max_η η - Σ p_ω u_ω / (1 - α),
+        u_ω >= η - NPV_ω, u_ω >= 0 (Rockafellar-Uryasev; rows in money units)."""
+        lam, alpha = self.risk_weight, self.risk_alpha
+        b = pyo.Block(concrete=True)
+        self.m.add_component("risk", b)
+        [eta] = self.var(b, "eta", [0], -np.inf, None)
+        shortfall = self.var(b, "shortfall", list(range(self.n_futures)), 0.0)
+        terms, rhs = [], []
+        for f in range(self.n_futures):
+            per_col, const = self.future_npv_terms(f)
+            nz = np.flatnonzero(per_col)
+            terms.append(([shortfall[f], eta, *[self.vars[c] for c in nz]],
+                          [1.0, -1.0, *(per_col[nz] / unit).tolist()]))
+            rhs.append(-const / unit)
+        self.rows(b, "tail", terms, ">=", np.array(rhs))
+        obj = np.append((1.0 - lam) * expected, np.zeros(len(self.vars) - len(expected)))
+        obj[self.cols([eta])[0]] += lam * unit
+        probability = np.array([p.probability for p in self.problems], float)
+        obj[self.cols(shortfall)] -= lam * unit * probability / (1.0 - alpha)
+        return obj, (1.0 - lam) * constant
 
     def var(self, block: pyo.Block, name: str, keys: list, lb: np.ndarray | float = 0.0,
             ub: np.ndarray | float | None = None, integer: bool = False) -> list:

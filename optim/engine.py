@@ -70,6 +70,8 @@ class Result:
     hourly: pd.DataFrame | None = None
     dispatch: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
     dispatch_blocks: dict[str, dict[str, np.ndarray]] | None = field(default=None, repr=False)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # e.g. futures
+    futures: list | None = field(default=None, repr=False)  # per-future plans (MODEL.md §9)
 
     @property
     def status(self) -> str:
@@ -81,14 +83,15 @@ class Result:
 
     def write(self, out: Path, extra_files: dict[str, bytes] | None = None) -> Path:
         """Write the results folder atomically (with `extra_files`, e.g. the run's log)."""
-        tables = {"investments": self.investments, "monthly": self.monthly}
+        tables = {"investments": self.investments, "monthly": self.monthly, **self.tables}
         if self.hourly is not None:
             tables["hourly"] = self.hourly
         return results.write_results(out, self.summary, tables, extra_files)
 
 
 def build_model(problem: Problem | tuple[Problem, ...], elastic: bool = False,
-                fixed: Fixed | None = None, commit_months: int = 0) -> Core:
+                fixed: Fixed | None = None, commit_months: int = 0,
+                risk: tuple[float, float] = (0.9, 0.0), free_unfixed: bool = False) -> Core:
     """The Pyomo model of `problem` (or of one problem per future): every option adds
     itself to the core, once per future, providers of published quantities first.
 
@@ -96,7 +99,8 @@ def build_model(problem: Problem | tuple[Problem, ...], elastic: bool = False,
     objects otherwise takes most of the build time (measured 2.8 s -> 0.8 s per site-year).
     """
     with PauseGC():
-        core = Core(problem, elastic=elastic, fixed=fixed, commit_months=commit_months)
+        core = Core(problem, elastic=elastic, fixed=fixed, commit_months=commit_months,
+                    risk=risk, free_unfixed=free_unfixed)
         options = registry()
         for future in range(core.n_futures):
             core.enter(future)
@@ -460,7 +464,8 @@ class Run:
 def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
           resolution: str | None = None, mip_gap: float | None = None,
           time_limit_s: float | None = None, hourly: bool = False, check: bool = True,
-          progress: Progress | None = None, tuning: Tuning | None = None) -> Result:
+          progress: Progress | None = None, tuning: Tuning | None = None,
+          value: bool = False) -> Result:
     """Solve a scenario end to end and return its results (nothing is written).
 
     The run is an ordered script of stages: read, prepare, investment solve, hourly
@@ -468,10 +473,16 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
     plans are re-checked by `optim.verify`, a second implementation of MODEL.md's
     arithmetic; a failure raises VerificationError carrying the result. `tuning` picks
     the speed levers (default: OPTIM_TUNING, else all on); none changes the answer.
+    A scenario with `[futures]` is solved by `optim.stochastic` (MODEL.md §9); `value`
+    then adds the value of the stochastic solution and of perfect information.
     """
     phases = Phases(progress)
     with phases("read"):
         run = _read(scenario, series, resolution, mip_gap, time_limit_s, hourly, tuning)
+    if run.scenario.futures is not None:
+        from optim import stochastic
+
+        return stochastic.solve(run, phases, check, value)
     with phases("prepare"):
         _prepare(run)
     _investment_solve(run, phases)

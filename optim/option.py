@@ -87,6 +87,8 @@ class Option:
     * `read(scenario, horizon)`: reads the option's own input files (its `data_fields`)
       into `Series.extra[name]`, raising InputError naming file and row; `scale(data, c)`
       scales its prices by c (the sweep path `series.<name>.scale`).
+    * `future_columns`: columns of a futures file (MODEL.md §9) that replace entries of
+      its `read` result in each future (column -> key).
     * `headline`: per-site totals of its decisions (key -> Headline).
     * `provides`, `needs`: names of quantities published with `Core.publish` and read
       with `Core.published`; the registry builds providers first.
@@ -107,6 +109,7 @@ class Option:
     series_needs: Callable[[Scenario], dict[str, set[str]]] | None = None
     read: Callable[[Scenario, Horizon], Any] | None = None
     scale: Callable[[Any, float], Any] | None = None
+    future_columns: dict[str, str] = field(default_factory=dict)
     conflicts: Callable[[Problem, SiteSpec], list[str]] | None = None
     row_parts: Callable[[Problem, SiteSpec], list[RowPart]] | None = None
     lines: dict[str, Label] = field(default_factory=dict)

@@ -73,7 +73,7 @@ class ScenarioSection(Strict):
 
 class DataSection(Strict):
     prices: str
-    hashprice: str
+    hashprice: str | None = None  # required unless every future gives a hashprice
     fuel: str | None = None
     events: str | None = None
     profiles: str | None = None
@@ -99,6 +99,17 @@ class Site(Strict):
 SolverValue = bool | int | float | str
 
 
+class FuturesSection(Strict):
+    """`[futures]` (MODEL.md §9): the file, the commitment month, probabilities (default
+    equal) and the risk measure `(1 - risk_weight) E[NPV] + risk_weight CVaR_risk_alpha`."""
+
+    file: str = Field(min_length=1)
+    commit_months: int = Field(ge=1)
+    probability: dict[str, float] | None = None
+    risk_alpha: float = Field(0.9, gt=0, lt=1)
+    risk_weight: float = Field(0.0, ge=0, le=1)
+
+
 class Scenario(Strict):
     """A whole scenario file, validated; `base_dir` resolves the [data] paths.
 
@@ -110,6 +121,7 @@ class Scenario(Strict):
     data: DataSection
     site: list[Site] = Field(min_length=1)
     solver: dict[str, SolverValue] = {}
+    futures: FuturesSection | None = None
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -117,6 +129,13 @@ class Scenario(Strict):
         from optim.models import registry
 
         problems = duplicate_names("site", [site.name for site in self.site])
+        if self.data.hashprice is None and self.futures is None:
+            problems.append("data.hashprice: required field is missing (only a [futures] "
+                            "file with hashprices for every future replaces it)")
+        months = self.scenario.months
+        if self.futures is not None and self.futures.commit_months > months:
+            problems.append(f"futures.commit_months: must be at most the horizon's {months} "
+                            f"months (got {self.futures.commit_months})")
         for option in registry():
             if option.validate is not None:
                 problems += option.validate(self)

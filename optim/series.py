@@ -360,7 +360,8 @@ def read_series(scenario: Scenario) -> Series:
 
     prices_path = scenario.path("prices")
     prices = attempt(read_prices, prices_path, nodes, horizon, default={})
-    hashprice = attempt(read_hashprice, scenario.path("hashprice"), horizon, default=None)
+    hashprice = attempt(read_hashprice, scenario.path("hashprice"), horizon, default=None) \
+        if scenario.data.hashprice is not None else np.full(len(horizon.dates), np.nan)
     fuel = attempt(read_fuel, scenario.path("fuel"), hubs, horizon, default={}) if hubs else {}
     cf = attempt(read_profiles, scenario.path("profiles"), profiles, horizon,
                  default={}) if profiles else {}
