@@ -123,3 +123,18 @@ def test_bad_paths_and_bad_values_are_found_before_any_solve(tmp_path: Path) -> 
     result = CliRunner().invoke(cli.app, ["sweep", str(path), "--out", str(tmp_path / "sw")])
     assert result.exit_code == 2
     assert not (tmp_path / "sw").exists()
+
+
+def test_a_case_may_set_a_list(tmp_path: Path) -> None:
+    """`scenario.capex_budget_usd` is a list: a case may give one ([] lifts the budget);
+    a list where a number belongs is bad input, named."""
+    cases = ('\n[[case]]\nname = "tight"\n"scenario.capex_budget_usd" = [0.0]\n'
+             '\n[[case]]\nname = "free"\n"scenario.capex_budget_usd" = []\n')
+    spec = load_sweep(write_sweep(tmp_path, cases))
+    named = {c.name: c.overrides for c in spec.cases}
+    assert named["tight"] == {"scenario.capex_budget_usd": [0.0]}
+    assert named["free"] == {"scenario.capex_budget_usd": []}
+    path = write_sweep(tmp_path, '\n[[case]]\nname = "bad"\n"scenario.discount_rate" = [0.1]\n')
+    with pytest.raises(InputError) as info:
+        load_sweep(path)
+    assert "case 'bad'" in info.value.message and "discount_rate" in info.value.message
