@@ -306,6 +306,9 @@ def _show(result, out: Path) -> None:  # noqa: ANN001
     from optim import report
 
     s = result.summary
+    if s.get("futures"):
+        _show_futures(result, out)
+        return
     resolution = s["resolution"]
     head = Table.grid(padding=(0, 2))
     head.add_row("status", _text(s["status"], "bold"))
@@ -338,6 +341,49 @@ def _show(result, out: Path) -> None:  # noqa: ANN001
     out_console.print(f"results: {out}", markup=False, highlight=False, soft_wrap=True)
 
 
+def _show_futures(result, out: Path) -> None:  # noqa: ANN001
+    """A futures run (MODEL.md §9): the objective and its parts, the NPV distribution, the
+    here-and-now decisions and how the later ones spread across futures."""
+    from optim import report
+
+    s = result.summary
+    hourly = s.get("npv_hourly_usd") is not None
+    head = Table.grid(padding=(0, 2))
+    head.add_row("status", _text(s["status"], "bold"))
+    head.add_row("futures", f"{s['futures']}, decisions shared before month "
+                            f"{s['commit_months']}; objective (1 - {s['risk_weight']:g}) E[NPV] "
+                            f"+ {s['risk_weight']:g} CVaR {s['risk_alpha']:g}")
+    head.add_row(f"objective, {s['resolution']} solve (USD)", _text(_money(s["npv_usd"]), "bold"))
+    if hourly:
+        head.add_row("objective, hourly re-solve (USD)", _money(s["npv_hourly_usd"]))
+    for key, label in (("vss_usd", "value of the stochastic solution (USD)"),
+                       ("evpi_usd", "expected value of perfect information (USD)")):
+        if key in s:
+            head.add_row(label, _money(s[key]))
+    head.add_row("MIP gap / bound (USD)",
+                 _text(f"{_percent(s['mip_gap'])} / {_money(s['bound_usd'])}"))
+    if "verified" in s:
+        head.add_row("independent check",
+                     _text("passed") if s["verified"] else _text("FAILED", "red"))
+    head.add_row("size", f"{s['variables']:,} variables ({s['integers']:,} integer), "
+                         f"{s['constraints']:,} constraints")
+    out_console.print(head)
+    plan = "hourly re-solve" if hourly else f"{s['resolution']} solve"
+    out_console.print(_table(f"NPV over the futures ({plan}, USD)", report.futures_npvs(result),
+                             {"npv_usd"}))
+    lines = report.npv_lines(result, total=False)
+    out_console.print(_table("Expected NPV lines (probability-weighted, discounted USD)", lines,
+                             {"npv_usd"}))
+    now = report.here_and_now(result)
+    if len(now):
+        out_console.print(_table("Here and now: decisions shared by every future", now,
+                                 {"capex_usd"}))
+    spread = report.later_spread(result)
+    if len(spread):
+        out_console.print(_table("Later decisions across futures", spread))
+    out_console.print(f"results: {out}", markup=False, highlight=False, soft_wrap=True)
+
+
 @app.command()
 def solve(
     scenario: ScenarioArg,
@@ -358,6 +404,9 @@ def solve(
                                          "independently (constraints and NPV).")] = True,
     force: Annotated[bool, typer.Option("--force", help="Write into an existing folder optim "
                                         "did not write (nothing there is deleted).")] = False,
+    value: Annotated[bool, typer.Option("--value", help="With [futures]: also the value of "
+                                        "the stochastic solution and of perfect information "
+                                        "(vss_usd, evpi_usd).")] = False,
 ) -> None:
     """Solve a scenario and write its results folder (with its log, optim.log).
 
@@ -393,7 +442,8 @@ def solve(
         log.info(f"results folder: {target.resolve()}")
         with phases:
             try:
-                result = run(sc, hourly=write_hourly, check=verify, progress=phases)
+                result = run(sc, hourly=write_hourly, check=verify, progress=phases,
+                             value=value)
             except VerificationError as exc:
                 phases("write")
                 log.error(exc, exc.exit_code, traceback=False)
@@ -447,7 +497,12 @@ def validate(scenario: ScenarioArg) -> None:
     try:
         sc = load_scenario(scenario)
         check_options(dict(sc.solver))
-        problem = build_problem(sc, read_series(sc), merge_hours=Tuning.from_env().merge_hours)
+        series = read_series(sc)
+        if sc.futures is not None:  # the futures file, and the first future's model
+            from optim.futures import read_futures, series_of
+
+            series = series_of(series, read_futures(sc, series.horizon), 0)
+        problem = build_problem(sc, series, merge_hours=Tuning.from_env().merge_hours)
         raise_if_conflicts(problem)
         core = build_model(problem)
     except Exception as exc:  # noqa: BLE001
@@ -651,6 +706,15 @@ def _register_headroom() -> None:
 
 
 _register_headroom()
+
+
+def _register_futures() -> None:
+    from optim.futures_cli import futures
+
+    app.command()(futures)
+
+
+_register_futures()
 
 _exit_fast = False
 

@@ -81,12 +81,16 @@ class Result:
     def npv_usd(self) -> float:
         return self.summary["npv_usd"]
 
-    def write(self, out: Path, extra_files: dict[str, bytes] | None = None) -> Path:
-        """Write the results folder atomically (with `extra_files`, e.g. the run's log)."""
+    def all_tables(self) -> dict[str, pd.DataFrame]:
+        """The Parquet tables of the results folder, by name."""
         tables = {"investments": self.investments, "monthly": self.monthly, **self.tables}
         if self.hourly is not None:
             tables["hourly"] = self.hourly
-        return results.write_results(out, self.summary, tables, extra_files)
+        return tables
+
+    def write(self, out: Path, extra_files: dict[str, bytes] | None = None) -> Path:
+        """Write the results folder atomically (with `extra_files`, e.g. the run's log)."""
+        return results.write_results(out, self.summary, self.all_tables(), extra_files)
 
 
 def build_model(problem: Problem | tuple[Problem, ...], elastic: bool = False,

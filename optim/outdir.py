@@ -42,6 +42,7 @@ from optim.errors import InputError, OptimError
 MARKER = ".optim-results"
 TOOL = "optim"
 RESULTS_FILES = frozenset({"summary.json", "investments.parquet", "monthly.parquet",
+                           "futures.parquet",
                            "hourly.parquet", "optim.log"})
 _HEX = r"[0-9a-f]{8}"
 # kind -> (signature file, keys or columns it must carry): how a folder written before the

@@ -94,6 +94,7 @@ class Decision(_Strict):
     kind: _Text
     name: _Text | None = None
     month: Annotated[str, Field(strict=True, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+    future: str = ""  # with [futures]: the future of a later decision ("" if shared)
     quantity: _Finite
 
 
@@ -245,13 +246,15 @@ def _tolerance(expected: dict, value: float, gap: float | None) -> float:
 
 
 def _decision_rows(frame: pd.DataFrame) -> dict[tuple, float]:
-    return {tuple(str(r[k]) for k in DECISION_KEYS): float(r["quantity"])
-            for r in frame.to_dict("records")}
+    return {(*(str(r[k]) for k in DECISION_KEYS), str(r.get("future") or "")):
+            float(r["quantity"]) for r in frame.to_dict("records")}
 
 
 def compare_decisions(expected: list[dict], investments: pd.DataFrame) -> list[str]:
-    """Differences between the expected and the returned investment rows."""
-    frame = pd.DataFrame(expected, columns=[*DECISION_KEYS, "quantity"])
+    """Differences between the expected and the returned investment rows (a `future`
+    of a futures run: "" for a decision shared by every future)."""
+    frame = pd.DataFrame(expected, columns=[*DECISION_KEYS, "future", "quantity"])
+    frame["future"] = frame["future"].astype(object).fillna("")
     frame["name"] = [n if isinstance(n, str) and n else k
                      for n, k in zip(frame["name"], frame["kind"], strict=True)]
     want = _decision_rows(frame)
@@ -260,7 +263,7 @@ def compare_decisions(expected: list[dict], investments: pd.DataFrame) -> list[s
     for key in sorted(set(want) | set(got)):
         a, b = want.get(key, 0.0), got.get(key, 0.0)
         if abs(a - b) > QUANTITY_TOL * max(1.0, abs(a)):
-            out.append(f"decision {'/'.join(key)}: expected {a:g}, got {b:g}")
+            out.append(f"decision {'/'.join(k for k in key if k)}: expected {a:g}, got {b:g}")
     return out
 
 
@@ -333,7 +336,8 @@ def update_fixture(folder: Path, outcome: FixtureOutcome, reason: str,
         if "npv_hourly_usd" in expected or s.get("npv_hourly_usd") is not None:
             expected["npv_hourly_usd"] = s.get("npv_hourly_usd")
         expected["decisions"] = [
-            {k: r[k] for k in DECISION_KEYS} | {"quantity": r["quantity"]}
+            {k: r[k] for k in DECISION_KEYS} | ({"future": r["future"]} if r.get("future")
+                                                else {}) | {"quantity": r["quantity"]}
             for r in outcome.result.investments.to_dict("records")]
         if "lines_usd" in expected:
             expected["lines_usd"] = dict(s["npv_lines_usd"])

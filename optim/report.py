@@ -99,3 +99,52 @@ def month_picks(result: Result) -> list[str]:
     """The first, middle and last month of the horizon."""
     months = result.monthly["month"].drop_duplicates().tolist()
     return [months[0], months[len(months) // 2], months[-1]]
+
+
+# ----------------------------------------------------------------------------- futures
+
+PERCENTILES = (5, 25, 50, 75, 95)
+
+
+def futures_npvs(result: Result) -> pd.DataFrame:
+    """A futures run's NPV distribution (of the plan that is run): expected, CVaR, the
+    probability-weighted percentiles and the worst future."""
+    from optim import futures
+
+    s = result.summary
+    table = result.tables["futures"]
+    key = "npv_hourly_usd" if "npv_hourly_usd" in table else "npv_usd"
+    npv, p = table[key].to_numpy(float), table["probability"].to_numpy(float)
+    hourly = "_hourly" if key == "npv_hourly_usd" else ""
+    worst = int(npv.argmin())
+    rows = [("expected NPV", s[f"expected_npv{hourly}_usd"]),
+            (f"CVaR {s['risk_alpha']:g} (mean of the worst {1 - s['risk_alpha']:.0%})",
+             s[f"cvar_npv{hourly}_usd"])]
+    rows += [(f"P{q}", v) for q, v in futures.percentiles(npv, p, PERCENTILES).items()]
+    rows.append((f"worst future ({table['future'].iloc[worst]})", float(npv[worst])))
+    return pd.DataFrame(rows, columns=["measure", "npv_usd"])
+
+
+def here_and_now(result: Result) -> pd.DataFrame:
+    """The decisions shared by every future: what to commit before `commit_months`."""
+    inv = result.investments
+    return inv[inv["future"] == ""].drop(columns="future").reset_index(drop=True)
+
+
+def later_spread(result: Result) -> pd.DataFrame:
+    """How the later decisions spread across futures: per site and kind, the share of
+    futures (by probability) that decide each total quantity after `commit_months`."""
+    inv = result.investments
+    table = result.tables["futures"]
+    probability = dict(zip(table["future"], table["probability"], strict=True))
+    later = inv[inv["future"] != ""]
+    rows = []
+    for (site, kind), frame in later.groupby(["site", "kind"], sort=False):
+        totals = frame.groupby("future")["quantity"].sum()
+        shares: dict[float, float] = {}
+        for name, p in probability.items():
+            q = round(float(totals.get(name, 0.0)), 6)
+            shares[q] = shares.get(q, 0.0) + p
+        spread = ", ".join(f"{q:g} in {share:.0%}" for q, share in sorted(shares.items()))
+        rows.append((site, kind, spread))
+    return pd.DataFrame(rows, columns=["site", "kind", "quantity after commit: share of futures"])

@@ -191,10 +191,7 @@ def write_results(out: Path, summary: dict, tables: dict[str, pd.DataFrame],
 def write_result(result: Result, out: Path, extra_files: dict[str, bytes] | None = None,
                  force: bool = False) -> Path:
     """`Result.write` with `force` (write into an existing folder optim did not write)."""
-    tables = {"investments": result.investments, "monthly": result.monthly}
-    if getattr(result, "hourly", None) is not None:
-        tables["hourly"] = result.hourly
-    return write_results(out, result.summary, tables, extra_files, force)
+    return write_results(out, result.summary, result.all_tables(), extra_files, force)
 
 
 def check_results_folder(out: Path, force: bool = False) -> Path:

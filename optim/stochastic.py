@@ -83,9 +83,15 @@ def solve(run: Run, phases: Phases, check: bool, value: bool = False) -> Result:
         plans = _future_outcomes(core, x, fut)
         investments = results.investments_frame(core, x)
         monthly = results.monthly_frame(core, x)
+        if "future" not in investments:  # one future: every decision is shared
+            investments["future"] = ""
+        if "future" not in monthly:
+            monthly.insert(0, "future", fut.names[0])
     if fut.risk_weight >= 1.0:
         with phases("reoptimise", "re-optimise futures"):
-            plans, monthly = _reoptimised(run, fut, series, quantities, plans)
+            plans, monthly, later = _reoptimised(run, fut, series, quantities, plans)
+            investments = pd.concat([investments[investments["future"] == ""], later],
+                                    ignore_index=True)
     if not run.hourly_run:
         with phases("resolve", "re-solve"):
             monthly = _hourly(run, fut, series, quantities, plans)
@@ -138,9 +144,11 @@ def _own(quantities: Fixed, name: str, shared_only: bool = False) -> Fixed:
 
 
 def _reoptimised(run: Run, fut: Futures, series: list[Series], quantities: Fixed,
-                 plans: list[FutureOutcome]) -> tuple[list[FutureOutcome], pd.DataFrame]:
-    """λ = 1: each future's best plan given the shared decisions (MODEL.md §9)."""
-    out, frames = [], []
+                 plans: list[FutureOutcome]
+                 ) -> tuple[list[FutureOutcome], pd.DataFrame, pd.DataFrame]:
+    """λ = 1: each future's best plan given the shared decisions (MODEL.md §9); its own
+    later decisions replace the extensive form's in `quantities`."""
+    out, frames, later = [], [], []
     for f, name in enumerate(fut.names):
         problem = build_problem(run.scenario, series[f], run.resolution,
                                 run.tuning.merge_hours)
@@ -153,12 +161,15 @@ def _reoptimised(run: Run, fut: Futures, series: list[Series], quantities: Fixed
         for key, q in engine._quantities(core).items():
             if key.month >= fut.commit_months:
                 quantities[DecisionKey(key.kind, key.name, key.site, key.month, name)] = q
+        own = results.investments_frame(core, x)
+        month = own["month"].map({m: k for k, m in enumerate(problem.horizon.month_labels)})
+        later.append(own[month >= fut.commit_months].assign(future=name))
         out.append(FutureOutcome(name, plans[f].probability, outcome.objective_usd,
                                  results.npv_lines(core, x), results.dispatch_by_hour(core, x)))
         frame = results.monthly_frame(core, x)
         frame.insert(0, "future", name)
         frames.append(frame)
-    return out, pd.concat(frames, ignore_index=True)
+    return out, pd.concat(frames, ignore_index=True), pd.concat(later, ignore_index=True)
 
 
 def _hourly(run: Run, fut: Futures, series: list[Series], quantities: Fixed,
@@ -183,8 +194,8 @@ def _hourly(run: Run, fut: Futures, series: list[Series], quantities: Fixed,
 
 def _stats(npv: np.ndarray, fut: Futures) -> dict[str, float]:
     p = fut.probability
-    return {"objective": futures.objective(npv, p, fut.risk_alpha, fut.risk_weight),
-            "expected": float(p @ npv), "cvar": futures.cvar(npv, p, fut.risk_alpha)}
+    return {"objective": float(futures.objective(npv, p, fut.risk_alpha, fut.risk_weight)),
+            "expected": float(p @ npv), "cvar": float(futures.cvar(npv, p, fut.risk_alpha))}
 
 
 def _value_of_information(run: Run, fut: Futures, series: list[Series],
@@ -213,8 +224,9 @@ def _value_of_information(run: Run, fut: Futures, series: list[Series],
                        f"future {fut.names[f]!r} with perfect foresight")
         alone.append(outcome.objective_usd)
     ws = futures.objective(np.array(alone), fut.probability, fut.risk_alpha, fut.risk_weight)
-    return {"vss_usd": objective - fixed_ev.objective_usd, "evpi_usd": ws - objective,
-            "ev_plan_objective_usd": fixed_ev.objective_usd, "wait_and_see_usd": ws}
+    return {"vss_usd": float(objective - fixed_ev.objective_usd),
+            "evpi_usd": float(ws - objective),
+            "ev_plan_objective_usd": float(fixed_ev.objective_usd), "wait_and_see_usd": float(ws)}
 
 
 def _result(run: Run, fut: Futures, outcome: object, plans: list[FutureOutcome],
@@ -293,7 +305,7 @@ def _check(result: Result, run: Run, fut: Futures, series: list[Series],
     month_index = {label: k for k, label in enumerate(run.series.horizon.month_labels)}
     months = inv["month"].map(month_index)
     early = inv[(inv["future"] != "") & (months < fut.commit_months)]
-    late = inv[(inv["future"] == "") & (months >= fut.commit_months)]
+    late = inv[(inv["future"] == "") & (months >= fut.commit_months) & (len(fut) > 1)]
     for _, row in early.iterrows():
         failures.append(f"non-anticipativity: {row['site']} {row['kind']} {row['month']} is "
                         f"decided in future {row['future']!r} before commit_months")
@@ -314,7 +326,7 @@ def _check(result: Result, run: Run, fut: Futures, series: list[Series],
                 failures.append(f"future {p.name!r} ({key}): {v.describe()}")
         objective = futures.objective(np.array(recomputed), fut.probability, fut.risk_alpha,
                                       fut.risk_weight)
-        s[key.replace("_usd", "_recomputed_usd")] = objective
+        s[key.replace("_usd", "_recomputed_usd")] = float(objective)
         if abs(objective - s[key]) > 1e-5 + 1e-6 * abs(s[key]):
             failures.append(f"{key}: the objective recomputed from the futures' NPVs is "
                             f"{objective:,.2f}, not {s[key]:,.2f}")

@@ -60,6 +60,8 @@ def option_series_paths() -> dict[str, str]:
     return {f"series.{o.name}.scale": o.name for o in registry() if o.scale is not None}
 SOLVED = ("optimal", "time_limit_feasible")
 EXIT_STATUS = {2: "bad_input", 3: "infeasible", 4: "no_solution", 5: "check_failed"}
+FUTURES_KEYS = ("expected_npv_usd", "cvar_npv_usd", "expected_npv_hourly_usd",
+                "cvar_npv_hourly_usd", "vss_usd", "evpi_usd")
 Value = float | int | str | bool | list[float]  # a list: capex_budget_usd
 
 
@@ -94,6 +96,7 @@ class SweepSection(Strict):
     resolution: str | None = None
     mip_gap: float | None = Field(None, ge=0, lt=1)
     time_limit_s: float | None = Field(None, gt=0)
+    value: bool = False  # futures cases: also VSS and EVPI (optim solve --value)
 
 
 class SweepFile(Strict):
@@ -135,6 +138,7 @@ def valid_paths(raw: dict) -> list[str]:
     out = [f"scenario.{f}" for f in scalars(ScenarioSection)] + list(SERIES_PATHS)
     out += list(option_series_paths())
     out.append("scenario.capex_budget_usd")
+    out += [f"futures.{f}" for f in ("file", "commit_months", "risk_alpha", "risk_weight")]
     data_model = _model_classes(model.model_fields["data"].annotation)[0]
     out += [f"data.{f}" for f in data_model.model_fields]
     site_model = _model_classes(model.model_fields["site"].annotation)[0]
@@ -166,7 +170,7 @@ def apply_overrides(raw: dict, overrides: dict[str, Value]) -> dict:
         if path in SERIES_PATHS or path in option_series_paths():
             continue
         parts = path.split(".")
-        if parts[0] in ("scenario", "data"):
+        if parts[0] in ("scenario", "data", "futures"):
             target = out.setdefault(parts[0], {})
             rest = parts[1:]
         else:
@@ -234,7 +238,8 @@ def load_sweep(path: Path) -> Sweep:
         raise InputError(problems, str(path))
     options = {k: v for k, v in (("resolution", spec.sweep.resolution),
                                  ("mip_gap", spec.sweep.mip_gap),
-                                 ("time_limit_s", spec.sweep.time_limit_s)) if v is not None}
+                                 ("time_limit_s", spec.sweep.time_limit_s),
+                                 ("value", spec.sweep.value or None)) if v is not None}
     return Sweep(spec.sweep.name, base_raw, base_path.parent, cases,
                  [a.path for a in spec.axis], spec.sweep.timeout_s, options)
 
@@ -515,9 +520,12 @@ def _execute(tasks: list[dict], workers: int | None, scheduler: str | None) -> I
 
 
 def _headline(investments: pd.DataFrame, sites: list[str]) -> dict[str, float]:
-    """Every option's headline totals per site, as columns `<key>__<site>`."""
+    """Every option's headline totals per site, as columns `<key>__<site>` (of a futures
+    run: its here-and-now decisions, shared by every future)."""
     from optim.report import headline_totals
 
+    if "future" in investments:
+        investments = investments[investments["future"] == ""]
     totals = headline_totals(investments, sites).set_index("site")
     return {f"{key}__{site}": float(totals.at[site, key]) for site in sites
             for key in totals.columns}
@@ -540,6 +548,9 @@ def summary_table(sweep: Sweep, root: Path, rows: dict[str, dict]) -> pd.DataFra
             record["status"] = s["status"] if row["status"] == "solved" else "check_failed"
             record["npv_usd"] = s["npv_usd"]
             record["npv_hourly_usd"] = s.get("npv_hourly_usd")
+            for key in FUTURES_KEYS:  # a futures run (MODEL.md §9): its risk frontier
+                if key in s:
+                    record[key] = s[key]
             lines = s.get("npv_lines_hourly_usd") or s["npv_lines_usd"]
             record.update({line: lines.get(line, 0.0) for line in line_labels()})
             record.update(_headline(pd.read_parquet(folder / "investments.parquet"), sites))
@@ -550,8 +561,8 @@ def summary_table(sweep: Sweep, root: Path, rows: dict[str, dict]) -> pd.DataFra
         record["resumed"] = bool(row.get("skipped", False))
         records.append(record)
     frame = pd.DataFrame(records)
-    for col in ("npv_usd", "npv_hourly_usd", *line_labels(), "mip_gap", "solve_s", "total_s",
-                "wall_s"):
+    for col in ("npv_usd", "npv_hourly_usd", *FUTURES_KEYS, *line_labels(), "mip_gap",
+                "solve_s", "total_s", "wall_s"):
         if col in frame:
             frame[col] = pd.to_numeric(frame[col], errors="coerce")
     return frame

@@ -2,7 +2,8 @@
 Pyomo's standard form compiles from the model's expressions: same columns with the same
 bounds, costs and integrality, same rows (compared as sorted row signatures), same
 optimum. Checked on every fixture: the investment model, its re-solve with the decisions
-fixed (substituted into the rows), and the elastic model that explains infeasibility."""
+fixed (substituted into the rows), and the elastic model that explains infeasibility; for
+the futures fixtures, the extensive form with its CVaR rows."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from optim.engine import _quantities, build_model
+from optim.futures import read_futures, series_of
 from optim.problem import build_problem
 from optim.scenario import load_scenario
 from optim.series import read_series
@@ -58,6 +60,15 @@ def _same_lp(core) -> None:
 def test_recorded_rows_are_pyomos_standard_form(path: Path) -> None:
     scenario = load_scenario(path)
     series = read_series(scenario)
+    if scenario.futures is not None:  # the extensive form, its CVaR rows included
+        fut = read_futures(scenario, series.horizon)
+        problems = tuple(build_problem(scenario, series_of(series, fut, f),
+                                       scenario.scenario.resolution, future=name,
+                                       probability=float(fut.probability[f]))
+                         for f, name in enumerate(fut.names))
+        _same_lp(build_model(problems, commit_months=fut.commit_months,
+                             risk=(fut.risk_alpha, max(fut.risk_weight, 0.5))))
+        return
     problem = build_problem(scenario, series, scenario.scenario.resolution)
     core = build_model(problem)
     _same_lp(core)
