@@ -279,16 +279,30 @@ def _solve_sites(problem: Problem, fixed: Fixed | None, mip_gap: float,
     is told (done, total) before the first and after each site. The largest sites start
     first: a site's size is its steps times the number of its flows in `flows` (an earlier
     plan's dispatch, when there is one), a measure of its columns."""
+    [out] = _solve_many([(problem, fixed, flows)], mip_gap, time_limit_s, options, hourly,
+                        workers, context, on_sites, direct)
+    return out
+
+
+def _solve_many(problems: list[tuple[Problem, Fixed | None, dict | None]], mip_gap: float,
+                time_limit_s: float | None, options: dict[str, object], hourly: bool,
+                workers: int | None, context: str, on_sites: OnSites | None = None,
+                direct: bool = True) -> list[tuple[PlanTables, SolveOutcome]]:
+    """`_solve_sites` of several problems (e.g. one per future) with one pool of workers
+    over all their sites, so that no worker idles between problems."""
     deadline = None if time_limit_s is None else time.time() + time_limit_s
-    tasks = [(problem.subset([site.name]),
-              None if fixed is None else _site_fixed(fixed, site.name),
-              mip_gap, deadline, options, hourly, direct) for site in problem.sites]
+    tasks, sizes, owner = [], [], []
+    for i, (problem, fixed, flows) in enumerate(problems):
+        for site in problem.sites:
+            tasks.append((problem.subset([site.name]),
+                          None if fixed is None else _site_fixed(fixed, site.name),
+                          mip_gap, deadline, options, hourly, direct))
+            sizes.append(site.steps.n * max(1, len((flows or {}).get(site.name, ()))))
+            owner.append(i)
     workers = min(len(tasks), workers or os.cpu_count() or 1)
     if on_sites is not None:
         on_sites(0, len(tasks))
     if workers > 1:
-        sizes = [site.steps.n * max(1, len((flows or {}).get(site.name, ())))
-                 for site in problem.sites]
         outcomes = _in_workers(tasks, workers, sizes, on_sites)
     else:
         outcomes = []
@@ -296,11 +310,21 @@ def _solve_sites(problem: Problem, fixed: Fixed | None, mip_gap: float,
             outcomes.append(_solve_in_process(t))
             if on_sites is not None:
                 on_sites(len(outcomes), len(tasks))
-    if any(o.status == INFEASIBLE for o, _ in outcomes):
-        _raise_infeasible(problem, mip_gap, time_limit_s, options, context, fixed)
-    for (sub_problem, sub_fixed, *_), (outcome, _) in zip(tasks, outcomes, strict=True):
-        _check_outcome(outcome, sub_problem, mip_gap, time_limit_s, options, context,
-                       sub_fixed)
+    results = []
+    for i, (problem, fixed, _) in enumerate(problems):
+        mine = [(t, o) for t, o, k in zip(tasks, outcomes, owner, strict=True) if k == i]
+        if any(o.status == INFEASIBLE for _, (o, _) in mine):
+            _raise_infeasible(problem, mip_gap, time_limit_s, options, context, fixed)
+        for (sub_problem, sub_fixed, *_), (outcome, _) in mine:
+            _check_outcome(outcome, sub_problem, mip_gap, time_limit_s, options, context,
+                           sub_fixed)
+        results.append(_combined([o for _, o in mine]))
+    return results
+
+
+def _combined(outcomes: list[tuple[SolveOutcome, PlanTables]]) -> tuple[PlanTables,
+                                                                         SolveOutcome]:
+    """The sites' plans as one, the gap recomputed from the summed objectives and bounds."""
     plan = PlanTables.combine([p for _, p in outcomes])
     worst = max((o for o, _ in outcomes), key=lambda o: o.status != OPTIMAL)
     bounds = [o.bound_usd for o, _ in outcomes]
