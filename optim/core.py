@@ -602,9 +602,10 @@ class Core:
         block.add_component(name, pyo.Constraint(range(n), rule=rule))
 
     def total_cap(self, block: pyo.Block, name: str, variables: list, limit: float) -> None:
-        """sum(variables) <= limit over a horizon's decisions; no row once they are settled
-        (a re-solve's fixed decisions already respect it)."""
-        if variables and self.fixed is None:
+        """sum(variables) <= limit over a horizon's decisions; no row once every one is
+        settled (a re-solve's fixed decisions already respect it; with some left free, as in
+        a future re-optimised with its shared decisions fixed, the row holds the rest)."""
+        if variables and not all(v.fixed for v in variables):
             self.rows(block, name, [(variables, [1.0] * len(variables))], "<=", limit)
 
     @staticmethod

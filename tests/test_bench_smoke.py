@@ -109,3 +109,14 @@ def test_levers_run_the_variants_and_compare_answers(portfolio: Path, tmp_path: 
     lines = levers.render([], rows, {"error": "not measured"},
                           {"seeds": 1, "hourly": "2 x 3", "blocks": "2 x 3"})
     assert any(line.startswith("| no merge |") and "yes (baseline)" in line for line in lines)
+
+
+def test_futures_bench_solves_a_portfolio_under_futures(portfolio: Path, tmp_path: Path) -> None:
+    """bench/futures.py's steps on the 2 x 3 portfolio with 2 generated futures."""
+    futures_mod = _load("futures")
+    file = futures_mod.futures_file(tmp_path / "f.parquet", 2, "2027-01", 3)
+    path = futures_mod.with_futures(portfolio, tmp_path / "s.toml", file, 2)
+    row = run_mod.measure(path, tmp_path / "run", timeout_s=300)
+    assert row["status"] == "ok", row["stderr"]
+    assert row["solve_status"] in ("optimal", "time_limit_feasible")
+    assert row["npv_hourly_usd"] is not None

@@ -221,3 +221,28 @@ def test_identical_futures_are_the_deterministic_run(
     many = solve(write(tmp_path_factory.mktemp("many"), {f"x{i}": path for i in range(n)},
                        "commit_months = 1\nrisk_weight = 0.5", resolution=resolution))
     assert many.npv_usd == pytest.approx(one.npv_usd, rel=1e-9, abs=1e-6)
+
+
+def test_a_future_reoptimised_keeps_its_horizon_caps(tmp_path: Path) -> None:
+    """λ = 1 re-optimises each future with only its shared decisions fixed: the caps over
+    the horizon (max_new_asic_mw) still bind the decisions left free. Here 10 MW are fixed
+    in January and a February purchase would pay (hashprice 96 from February, room for
+    30 MW), so without the cap row the future would buy 10 MW more."""
+    from optim.core import DecisionKey
+    from optim.engine import _quantities, _solve, build_model
+    from optim.futures import read_futures, series_of
+    from optim.problem import build_problem
+    from optim.scenario import load_scenario
+    from optim.series import read_series
+
+    path = write(tmp_path, {"bull": BASE["bull"]})
+    path.write_text(path.read_text().replace("firm_import_mw = 10.0", "firm_import_mw = 30.0")
+                    .replace("mining_infra_mw = 10.0", "mining_infra_mw = 30.0"))
+    sc = load_scenario(path)
+    series = read_series(sc)
+    problem = build_problem(sc, series_of(series, read_futures(sc, series.horizon), 0))
+    fixed = {DecisionKey("asic", "S20", "a", 0, ""): 10.0}
+    core = build_model(problem, fixed=fixed, free_unfixed=True)
+    assert _solve(core, 0.0, None, {}).status == "optimal"
+    bought = _quantities(core)
+    assert sum(bought.values()) == pytest.approx(10.0)
