@@ -656,7 +656,12 @@ class Core:
         return stock
 
     def standard_form(self) -> StandardForm:
-        """The finished model as arrays for HiGHS (see optim.standard_form)."""
+        """The finished model as arrays for HiGHS (see optim.standard_form). Every Pyomo
+        constraint must have been made by the core's methods, which record it."""
+        made = sum(len(c) for c in self.m.component_objects(pyo.Constraint, active=True))
+        if made != self.lp.n_rows:
+            raise RuntimeError(f"{made - self.lp.n_rows} Pyomo constraints were added outside "
+                               "the core's methods; add rows with Core.rows or declare_row")
         n = len(self.vars)
         return standard_form(self.lp, n, np.asarray(self._col_lb, float),
                              np.asarray(self._col_ub, float), np.asarray(self._col_integer, bool),

@@ -76,3 +76,14 @@ def test_recorded_rows_are_pyomos_standard_form(path: Path) -> None:
     if solve_compiled(compile_model(core.m), 0.0, None).objective_usd is not None:
         hourly = build_problem(scenario, series, "hourly")
         _same_lp(build_model(hourly, fixed=_quantities(core)))
+
+
+def test_a_constraint_made_outside_the_core_is_refused() -> None:
+    """The recorded rows would miss it, so the hand-off refuses rather than drop it."""
+    import pyomo.environ as pyo
+
+    scenario = load_scenario(FIXTURES[0])
+    core = build_model(build_problem(scenario, read_series(scenario)))
+    core.m.stray = pyo.Constraint(expr=core.vars[0] <= 1.0)
+    with pytest.raises(RuntimeError, match="1 Pyomo constraints were added outside"):
+        core.standard_form()
