@@ -143,8 +143,8 @@ def build(core: Core) -> None:
                 core.add_cash("mining_usd", s, st.month,
                               -yields[asic] * lost[:, r] * st.weight_h, offer)
             if len(draws) > 1:
-                _product_cap(core, b, f"cap_{s}_{r}", list(by_asic.values()), st.month,
-                             spec.monthly[r], spec.max_mw[r])
+                _product_cap(core, b, s, f"cap_{s}_{r}", product, list(by_asic.values()),
+                             st.month, spec.monthly[r], spec.max_mw[r])
             if not spec.monthly[r] and (pooled & paid[:, r]).any():
                 offer = _offer(core, b, f"pooled_{s}_{r}", st.month, p.n_months, False,
                                spec.max_mw[r], pooled & paid[:, r])
@@ -152,11 +152,11 @@ def build(core: Core) -> None:
                 core.add_flow(f"reserve_{product}_mw", s, offer, 1.0)
                 core.add_cash("reserves_usd", s, st.month, price[:, r] * st.weight_h, offer)
         for asic, mine, coef in draws:
-            _backed(core, b, f"backed_{s}_{asic}", backing[asic], [(mine, coef)])
+            _backed(core, s, f"reserve_backed_{asic}", backing[asic], [(mine, coef)])
         if pool:
             offers = pool + [o for asic in backing for o in backing[asic]]
-            _backed(core, b, f"pooled_backed_{s}", offers, [(m, c) for _, m, c in draws],
-                    np.flatnonzero(pooled))
+            _backed(core, s, "reserve_pooled_backed", offers, [(m, c) for _, m, c in draws],
+                    pooled)
 
 
 def _offer(core: Core, b: object, name: str, month: np.ndarray, n_months: int, monthly: bool,
@@ -174,25 +174,32 @@ def _offer(core: Core, b: object, name: str, month: np.ndarray, n_months: int, m
     return offer
 
 
-def _backed(core: Core, b: object, name: str, offers: list[list],
+def _backed(core: Core, s: int, row: str, offers: list[list],
             draws: list[tuple[list, np.ndarray]], steps: np.ndarray | None = None) -> None:
-    """Offers within the mining draw that backs them: sum of offers <= sum of draws."""
-    rows = []
-    for j in range(len(draws[0][0])) if steps is None else steps:
-        terms = [o[j] for o in offers if o[j] is not None]
-        if terms:
-            rows.append(([*terms, *[m[j] for m, _ in draws]],
-                         [*[1.0] * len(terms), *[-c[j] for _, c in draws]]))
-    core.rows(b, name, rows, "<=", 0.0)
+    """Offers within the mining draw that backs them, in every step (or only where
+    `steps` is True): sum of offers <= sum of draws. A step where nothing is offered has
+    no row (it could not bind)."""
+    core.declare_row(row, s, "<=", 0.0, "reserve offers within the mining draw")
+    for offer in offers:
+        if steps is not None:
+            offer = [o if keep else None for o, keep in zip(offer, steps, strict=True)]
+        core.add_to_row(row, s, offer, 1.0)
+    for mine, coef in draws:
+        core.add_to_row(row, s, mine, -coef)
 
 
-def _product_cap(core: Core, b: object, name: str, offers: list[list], month: np.ndarray,
-                 monthly: bool, max_mw: float) -> None:
+def _product_cap(core: Core, b: object, s: int, name: str, product: str, offers: list[list],
+                 month: np.ndarray, monthly: bool, max_mw: float) -> None:
     """sum over ASIC models of a product's offers <= max_mw, per step or per month."""
-    steps = np.unique(month, return_index=True)[1] if monthly else np.arange(len(month))
-    rows = [([o[j] for o in offers], [1.0] * len(offers)) for j in steps
-            if offers[0][j] is not None]
-    core.rows(b, name, rows, "<=", max_mw)
+    if monthly:
+        steps = np.unique(month, return_index=True)[1]
+        core.rows(b, name, [([o[j] for o in offers], [1.0] * len(offers)) for j in steps],
+                  "<=", max_mw)
+        return
+    row = f"reserve_cap_{product}"
+    core.declare_row(row, s, "<=", max_mw, f"{product} offers within max_mw")
+    for offer in offers:
+        core.add_to_row(row, s, offer, 1.0)
 
 
 OPTION = Option(

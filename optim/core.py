@@ -70,6 +70,14 @@ def money_unit(coefficients: np.ndarray) -> float:
     return 10.0 ** max(0, int(np.floor(np.log10(largest))) - COST_SCALE_DIGITS)
 
 
+def _bounded(body: LinearExpression, sense: str, rhs: float) -> tuple:
+    """A constraint as Pyomo's (lower, body, upper) tuple: cheaper to build than a
+    relational expression (about 13 % of a row's construction)."""
+    if sense == "==":
+        return (rhs, body, rhs)
+    return (None, body, rhs) if sense == "<=" else (rhs, body, None)
+
+
 @dataclass
 class Ledger:
     """Flat arrays of (future, site, month or step, coefficient, column) entries, added in
@@ -225,7 +233,8 @@ class Core:
 
     def cols(self, variables: list) -> np.ndarray:
         """Column numbers of Pyomo variables (registering new ones); a None member (a step
-        the quantity does not reach) is column -1 and gets coefficient 0 wherever used."""
+        the quantity does not reach) is column -1 and gets coefficient 0 wherever used.
+        A long list is remembered (by identity: lists are not changed once passed here)."""
         cached = self._list_cols.get(id(variables))
         if cached is not None and cached[0] is variables:
             return cached[1]
@@ -240,7 +249,10 @@ class Core:
                         self._col_lb.append(-np.inf if v.lb is None else v.lb)
                         self._col_ub.append(np.inf if v.ub is None else v.ub)
                         self._col_integer.append(v.is_integer())
-        return np.array(found, int)
+        out = np.array(found, int)
+        if len(variables) >= 64:  # a per-step list, usually passed on to several ledgers
+            self._list_cols[id(variables)] = (variables, out)
+        return out
 
     def _steps(self, site: int) -> int:
         return self.problem.sites[site].steps.n
@@ -426,27 +438,27 @@ class Core:
                 cols = np.column_stack([cols, slack_cols])
                 coefs = np.column_stack([coefs, np.full(n, sign)])
             sense = spec.sense
-            rhs_list = rhs.tolist()
-            gap = (cols < 0).any(axis=1).tolist()
-            steps = range(n) if sense != "<=" or self.elastic else \
-                self._binding(cols, coefs, rhs).tolist()
-            if not steps:
+            steps = np.arange(n) if sense != "<=" or self.elastic else \
+                self._binding(cols, coefs, rhs)
+            if not len(steps):
                 continue
-            picked = np.asarray(steps, np.int64)
-            self.lp.add(np.repeat(np.arange(len(picked)), cols.shape[1]), cols[picked].ravel(),
-                        coefs[picked].ravel(), len(picked), sense, rhs[picked])
+            self.lp.add(np.repeat(np.arange(len(steps)), cols.shape[1]), cols[steps].ravel(),
+                        coefs[steps].ravel(), len(steps), sense, rhs[steps])
+            # plain lists, one per row: a rule indexing numpy rows costs more than the row
+            rows = {int(j): ([variables[c] for c in row_cols if c >= 0],
+                             [k for c, k in zip(row_cols, row_coefs, strict=True) if c >= 0])
+                    for j, row_cols, row_coefs in zip(steps.tolist(), cols[steps].tolist(),
+                                                      coefs[steps].tolist(), strict=True)}
+            rhs_list = rhs.tolist()
 
-            def rule(_m: pyo.ConcreteModel, j: int, cols=cols, coefs=coefs, rhs=rhs_list,
-                     sense=sense, gap=gap) -> object:
-                row_cols, row_coefs = (cols[j], coefs[j]) if not gap[j] else \
-                    (cols[j][cols[j] >= 0], coefs[j][cols[j] >= 0])
-                body = LinearExpression(constant=0.0, linear_coefs=row_coefs.tolist(),
-                                        linear_vars=[variables[c] for c in row_cols])
-                if sense == "==":
-                    return body == rhs[j]
-                return body <= rhs[j] if sense == "<=" else body >= rhs[j]
+            def rule(_m: pyo.ConcreteModel, j: int, rows=rows, rhs=rhs_list,
+                     sense=sense) -> object:
+                row_vars, row_coefs = rows[j]
+                body = LinearExpression(constant=0.0, linear_coefs=row_coefs,
+                                        linear_vars=row_vars)
+                return _bounded(body, sense, rhs[j])
 
-            m.add_component(name, pyo.Constraint(steps, rule=rule))
+            m.add_component(name, pyo.Constraint(steps.tolist(), rule=rule))
 
     def _binding(self, cols: np.ndarray, coefs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         """Steps whose `<=` row could bind: the others hold at every value within the
@@ -564,17 +576,20 @@ class Core:
     def var(self, block: pyo.Block, name: str, keys: list, lb: np.ndarray | float = 0.0,
             ub: np.ndarray | float | None = None, integer: bool = False) -> list:
         """An indexed variable with per-key bounds; returns its members in key order
-        (registered as columns at once)."""
+        (registered as columns at once).
+
+        The bounds are set on the members' `_lb`/`_ub` slots in one pass (Pyomo 6.10's
+        VarData; about 35 % faster than a bounds rule, measured on 225k members); the
+        standard-form test reads them back through Pyomo's compiler on every fixture."""
         keys = [k.item() if isinstance(k, np.generic) else k for k in keys]
         n = len(keys)
         lbs = np.broadcast_to(np.asarray(lb, float), (n,)).tolist()
         ubs = [None] * n if ub is None else np.broadcast_to(np.asarray(ub, float), (n,)).tolist()
-        pos = {k: i for i, k in enumerate(keys)}
-        component = pyo.Var(keys, domain=pyo.Integers if integer else pyo.Reals,
-                            bounds=lambda _b, *k: (lbs[pos[k if len(k) > 1 else k[0]]],
-                                                   ubs[pos[k if len(k) > 1 else k[0]]]))
+        component = pyo.Var(keys, domain=pyo.Integers if integer else pyo.Reals, dense=True)
         block.add_component(name, component)
-        members = [component[k] for k in keys]
+        members = list(component.values())
+        for v, lo, hi in zip(members, lbs, ubs, strict=True):
+            v._lb, v._ub = lo, hi
         start = len(self.vars)
         self.vars.extend(members)
         self._col_lb.extend(lbs)
@@ -595,9 +610,7 @@ class Core:
             variables, coefs = terms[i]
             body = LinearExpression(constant=0.0, linear_coefs=list(coefs),
                                     linear_vars=list(variables))
-            if sense == "==":
-                return body == rhs_list[i]
-            return body <= rhs_list[i] if sense == "<=" else body >= rhs_list[i]
+            return _bounded(body, sense, rhs_list[i])
 
         block.add_component(name, pyo.Constraint(range(n), rule=rule))
 
