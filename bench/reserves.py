@@ -32,11 +32,19 @@ NOTES = [
     "hour at Pecos and Amarillo) and their backing row remain; what they cost was mostly "
     "Pyomo's: its standard-form compiler walked every row again (about 40 % of a site's "
     "re-solve), and the result tables compared every ledger entry's name once per flow.",
-    "* Two general changes then brought the ratio under the target: HiGHS gets the rows the "
-    "Core recorded while building them (optim/standard_form.py, the `direct_handoff` lever; "
-    "Pecos's hand-off 1.06 s -> 0.06 s), the tables sum the ledgers per segment (Pecos "
-    "0.54 s -> 0.10 s), and the largest site (by steps times flows, not steps alone) starts "
-    "first in the re-solve's workers.",
+    "* General changes then cut both runs: HiGHS gets the rows the Core recorded while "
+    "building them (optim/standard_form.py, the `direct_handoff` lever; Pecos's hand-off "
+    "1.06 s -> 0.06 s), the tables sum the ledgers per segment (Pecos 0.54 s -> 0.10 s), "
+    "the largest site (steps times flows) starts first, variable bounds are set in one pass "
+    "and rows are built from plain lists (Pecos's build 1.8 s -> 1.4 s). On the five-site "
+    "sample the ratio fell to 1.09-1.29 (three and five repeats).",
+    "* The six-site sample (AI deals added: the same sites plus Abilene, a tenant profile, "
+    "cloud and upgrade options) measures 1.31-1.39 over four runs: the reserve-specific work "
+    "left is the offer variables and backing rows of Pecos and Amarillo (about +2 s of "
+    "Pyomo build and +1 s of HiGHS in the re-solve's work, against 3.4 s of work without "
+    "reserves), so the ratio depends on how the two workers share it. Meeting 1.3 reliably "
+    "needs the re-solve reworked (issue 16: windows, or one model re-used), not more "
+    "reserve-specific cuts: every remaining offer and row is needed.",
     "* The blocks:12 investment MIP: with reserves HiGHS spent about 5 s in its root cut "
     "loop before its heuristics met the 0.5 % gap (0.28 s with another random seed). A "
     "warm start from a blocks:2 plan (the `warm_start` lever, now for every blocks:K MIP "
