@@ -39,7 +39,7 @@ NOTES = [
     "and rows are built from plain lists (Pecos's build 1.8 s -> 1.4 s). On the five-site "
     "sample the ratio fell to 1.09-1.29 (three and five repeats).",
     "* The six-site sample (AI deals added: the same sites plus Abilene, a tenant profile, "
-    "cloud and upgrade options) measures 1.31-1.39 over four runs: the reserve-specific work "
+    "cloud and upgrade options) measures 1.28-1.39 over five runs: the reserve-specific work "
     "left is the offer variables and backing rows of Pecos and Amarillo (about +2 s of "
     "Pyomo build and +1 s of HiGHS in the re-solve's work, against 3.4 s of work without "
     "reserves), so the ratio depends on how the two workers share it. Meeting 1.3 reliably "
