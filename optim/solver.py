@@ -330,7 +330,7 @@ def solve_compiled(compiled: Compiled, mip_gap: float, time_limit_s: float | Non
     if status == OPTIMAL and not is_mip:
         bound = objective
     objective = None if objective is None else objective * objective_unit
-    bound = None if bound is None else bound * objective_unit
+    bound = None if bound is None or not np.isfinite(bound) else bound * objective_unit
     return SolveOutcome(status, h.modelStatusToString(model_status), objective, bound,
                         relative_gap(objective, bound), n_col, int(integrality.sum()), n_row,
                         compiled.compile_s + t1 - t0, t2 - t1)
