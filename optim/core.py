@@ -540,15 +540,19 @@ class Core:
             constant=constant / unit, linear_coefs=(obj[nz] / unit).tolist(),
             linear_vars=[self.vars[c] for c in nz]), sense=pyo.maximize)
 
-    def future_npv_terms(self, future: int) -> tuple[np.ndarray, float]:
-        """NPV of one future as (coefficient per column, constant), in USD."""
+    def future_npv_terms(self) -> list[tuple[np.ndarray, float]]:
+        """Every future's NPV as (coefficient per column, constant), in USD (one pass over
+        the cash ledger)."""
         _, _, month, coef, col = self.cash.arrays()
-        mine = self.cash.futures() == future
-        weighted = coef[mine] * self.problem.discount_factor[month[mine]]
-        col = col[mine]
-        per_col = np.bincount(col[col >= 0], weights=weighted[col >= 0],
-                              minlength=len(self.vars))
-        return per_col, float(weighted[col < 0].sum())
+        weighted = coef * self.problem.discount_factor[month]
+        future = self.cash.futures()
+        out = []
+        for f in range(self.n_futures):
+            mine = future == f
+            w, c = weighted[mine], col[mine]
+            per_col = np.bincount(c[c >= 0], weights=w[c >= 0], minlength=len(self.vars))
+            out.append((per_col, float(w[c < 0].sum())))
+        return out
 
     def _add_risk(self, expected: np.ndarray, constant: float,
                   unit: float) -> tuple[np.ndarray, float]:
@@ -560,8 +564,7 @@ class Core:
         [eta] = self.var(b, "eta", [0], -np.inf, None)
         shortfall = self.var(b, "shortfall", list(range(self.n_futures)), 0.0)
         terms, rhs = [], []
-        for f in range(self.n_futures):
-            per_col, const = self.future_npv_terms(f)
+        for f, (per_col, const) in enumerate(self.future_npv_terms()):
             nz = np.flatnonzero(per_col)
             terms.append(([shortfall[f], eta, *[self.vars[c] for c in nz]],
                           [1.0, -1.0, *(per_col[nz] / unit).tolist()]))

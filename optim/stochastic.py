@@ -117,22 +117,18 @@ def _problems(run: Run, fut: Futures, series: list[Series], resolution: str
 
 def _future_outcomes(core: Core, x: np.ndarray, fut: Futures) -> list[FutureOutcome]:
     """Each future's NPV (its own §3 objective), lines and dispatch."""
+    names, _, month, coef, col = core.cash.arrays()
+    value = coef * np.append(x, 1.0)[col] * core.problem.discount_factor[month]
+    future = core.cash.futures()
     out = []
-    for f, name in enumerate(fut.names):
-        per_col, const = core.future_npv_terms(f)
-        npv = float(per_col @ x[:len(per_col)] + const)
-        out.append(FutureOutcome(name, float(fut.probability[f]), npv,
-                                 _future_lines(core, x, f),
+    for f, (per_col, const) in enumerate(core.future_npv_terms()):
+        mine = future == f
+        frame = pd.Series(value[mine]).groupby(names[mine]).sum()
+        lines = {line: float(frame.get(line, 0.0)) for line in results.line_labels()}
+        out.append(FutureOutcome(fut.names[f], float(fut.probability[f]),
+                                 float(per_col @ x[:len(per_col)] + const), lines,
                                  results.dispatch_by_hour(core, x, f)))
     return out
-
-
-def _future_lines(core: Core, x: np.ndarray, f: int) -> dict[str, float]:
-    names, _, month, coef, col = core.cash.arrays()
-    mine = core.cash.futures() == f
-    value = coef * np.append(x, 1.0)[col] * core.problem.discount_factor[month]
-    frame = pd.Series(value[mine]).groupby(names[mine]).sum()
-    return {line: float(frame.get(line, 0.0)) for line in results.line_labels()}
 
 
 def _own(quantities: Fixed, name: str, shared_only: bool = False) -> Fixed:
