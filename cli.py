@@ -300,6 +300,17 @@ def _table(title: str, frame, money: set[str] = frozenset(),  # noqa: ANN001
     return table
 
 
+def _solve_rows(head: Table, s: dict) -> None:
+    """The headline rows every solve shows: gap and bound, the independent check, size."""
+    head.add_row("MIP gap / bound (USD)",
+                 _text(f"{_percent(s['mip_gap'])} / {_money(s['bound_usd'])}"))
+    if "verified" in s:
+        head.add_row("independent check",
+                     _text("passed") if s["verified"] else _text("FAILED", "red"))
+    head.add_row("size", f"{s['variables']:,} variables ({s['integers']:,} integer), "
+                         f"{s['constraints']:,} constraints")
+
+
 def _show(result, out: Path) -> None:  # noqa: ANN001
     """The solved run on stdout: the headline, the NPV lines of the plan that is run (with
     their total, equal to that plan's NPV above), uses, builds, investments."""
@@ -317,13 +328,7 @@ def _show(result, out: Path) -> None:  # noqa: ANN001
         head.add_row("NPV, hourly re-solve (USD)",
                      _text(f"{_money(s['npv_hourly_usd'])}  (the plan that is run; "
                            f"{_money(s['npv_hourly_minus_blocks_usd'])} vs blocks)"))
-    head.add_row("MIP gap / bound (USD)",
-                 _text(f"{_percent(s['mip_gap'])} / {_money(s['bound_usd'])}"))
-    if "verified" in s:
-        head.add_row("independent check",
-                     _text("passed") if s["verified"] else _text("FAILED", "red"))
-    head.add_row("size", f"{s['variables']:,} variables ({s['integers']:,} integer), "
-                         f"{s['constraints']:,} constraints")
+    _solve_rows(head, s)
     head.add_row("timings (s)", ", ".join(f"{k[:-2]} {s[k]}" for k in
                                           ("read_s", "build_s", "handoff_s", "solve_s",
                                            "resolve_s", "total_s")))
@@ -360,13 +365,7 @@ def _show_futures(result, out: Path) -> None:  # noqa: ANN001
                        ("evpi_usd", "expected value of perfect information (USD)")):
         if key in s:
             head.add_row(label, _money(s[key]))
-    head.add_row("MIP gap / bound (USD)",
-                 _text(f"{_percent(s['mip_gap'])} / {_money(s['bound_usd'])}"))
-    if "verified" in s:
-        head.add_row("independent check",
-                     _text("passed") if s["verified"] else _text("FAILED", "red"))
-    head.add_row("size", f"{s['variables']:,} variables ({s['integers']:,} integer), "
-                         f"{s['constraints']:,} constraints")
+    _solve_rows(head, s)
     out_console.print(head)
     plan = "hourly re-solve" if hourly else f"{s['resolution']} solve"
     out_console.print(_table(f"NPV over the futures ({plan}, USD)", report.futures_npvs(result),

@@ -508,10 +508,13 @@ class Core:
                     self.lp.add(np.zeros(int(pick.sum()), np.int64), col[pick],
                                 capex[pick] / 1e6, 1, "<=", float(limit) / 1e6)
 
-    def cash_weights(self) -> np.ndarray:
+    def cash_weights(self, weighted: bool = True) -> np.ndarray:
         """Every cash entry's weight in the objective: its month's discount factor times its
-        future's probability (the NPV lines are the entries' values times the same)."""
+        future's probability (the NPV lines are the entries' values times the same); the
+        discount factor alone unless `weighted` (a future's own NPV)."""
         _, _, month, _, _ = self.cash.arrays()
+        if not weighted:
+            return self.problem.discount_factor[month]
         probability = np.array([p.probability for p in self.problems], float)
         return self.problem.discount_factor[month] * probability[self.cash.futures()]
 

@@ -682,6 +682,11 @@ def _check(result: Result, scenario: Scenario, series: Series) -> None:
     s["verified"] = not failures
     s["max_violation"] = _violation_dict(worst) if worst else None
     s["check_s"] = round(time.perf_counter() - t0, 3)
+    raise_check_failures(result, failures)
+
+
+def raise_check_failures(result: Result, failures: list[str]) -> None:
+    """VerificationError (exit 5) carrying the result, if the check found anything."""
     if failures:
         error = VerificationError("the plan failed the independent check:\n  " +
                                   "\n  ".join(failures))

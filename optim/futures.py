@@ -10,7 +10,6 @@ and the objective is `(1 - λ) E[NPV] + λ CVaR_α` (Rockafellar-Uryasev).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -163,7 +162,3 @@ def percentiles(npv: np.ndarray, probability: np.ndarray,
     cumulative = np.cumsum(probability[order])
     return {q: float(npv[order][min(np.searchsorted(cumulative, q / 100 - 1e-12),
                                     len(order) - 1)]) for q in levels}
-
-
-def path_of(scenario: Scenario) -> Path:
-    return (scenario.base_dir / scenario.futures.file).resolve()

@@ -14,7 +14,6 @@ once all three are complete, so no half-written file is ever left behind.
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -28,19 +27,7 @@ from rich.table import Table
 
 from optim import futures_gen as fg
 from optim import sample
-
-
-def _cli_module():  # noqa: ANN202 (the module of the running `optim` app)
-    """The CLI module whose `_fail` reports errors: `__main__` when run as
-    `python -m optim.cli` (its --debug flag lives there), else `optim.cli`."""
-    main = sys.modules.get("__main__")
-    here = Path(__file__).with_name("cli.py").resolve()
-    if getattr(main, "_fail", None) is not None and \
-            Path(getattr(main, "__file__", "") or ".").resolve() == here:
-        return main
-    from optim import cli
-
-    return cli
+from optim.headroom_cli import cli_module
 
 
 def output_paths(out: Path) -> dict[str, Path]:
@@ -241,7 +228,7 @@ def futures(
             paths["png"]: lambda tmp: _save_plot(result, tmp),
         })
     except Exception as exc:  # noqa: BLE001
-        raise _cli_module()._fail(exc) from None
+        raise cli_module()._fail(exc) from None
 
     console.print(_fan_table(result))
     if len(result.kept) < len(result.names):

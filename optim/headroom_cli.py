@@ -67,9 +67,10 @@ def _write_events(events: pd.DataFrame, path: Path) -> None:
     _atomic_write(path, lambda tmp: pq.write_table(table.replace_schema_metadata(meta), tmp))
 
 
-def _cli_module():  # noqa: ANN202 (the module of the running `optim` app)
+def cli_module():  # noqa: ANN202 (the module of the running `optim` app)
     """The CLI module whose `_fail` reports errors: `__main__` when run as
-    `python -m optim.cli` (its --debug flag lives there), else `optim.cli`."""
+    `python -m optim.cli` (its --debug flag lives there), else `optim.cli`. Also used by
+    `optim futures`."""
     main = sys.modules.get("__main__")
     here = Path(__file__).with_name("cli.py").resolve()
     if getattr(main, "_fail", None) is not None and \
@@ -85,7 +86,7 @@ def _fail(exc: Exception, log: RunLog) -> typer.Exit:
     headroom input error is bad input (exit 2)."""
     if isinstance(exc, hr.HeadroomInputError):
         exc = InputError(str(exc), "headroom")
-    return _cli_module()._fail(exc, log)
+    return cli_module()._fail(exc, log)
 
 
 def _missing_raw(path: Path) -> hr.HeadroomInputError:

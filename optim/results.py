@@ -49,11 +49,15 @@ def _ordered(names: np.ndarray, canonical: dict[str, str]) -> list[str]:
     return [*canonical, *extra]
 
 
-def npv_lines(core: Core, x: np.ndarray) -> dict[str, float]:
+def npv_lines(core: Core, x: np.ndarray, future: int | None = None) -> dict[str, float]:
     """Discounted, signed NPV contribution of every line, probability-weighted over the
-    futures; they add up to the objective (the expected NPV)."""
+    futures; they add up to the objective (the expected NPV). With `future`, that future's
+    own lines, adding up to its own NPV."""
     names = core.cash.arrays()[0]
-    value = core.cash.values(x) * core.cash_weights()
+    value = core.cash.values(x) * core.cash_weights(weighted=future is None)
+    if future is not None:
+        mine = core.cash.futures() == future
+        names, value = names[mine], value[mine]
     frame = pd.Series(value).groupby(names).sum() if len(value) else pd.Series(dtype=float)
     return {line: float(frame.get(line, 0.0)) for line in _ordered(names, line_labels())}
 

@@ -25,10 +25,7 @@ import pandas as pd
 from optim import engine, futures, results
 from optim.core import Core, DecisionKey, Fixed
 from optim.engine import (
-    OPTIMAL,
-    TIME_LIMIT,
     Phases,
-    PlanTables,
     Result,
     Run,
     _check_outcome,
@@ -36,8 +33,8 @@ from optim.engine import (
     _solve,
     _solve_many,
     build_model,
+    raise_check_failures,
 )
-from optim.errors import VerificationError
 from optim.futures import Futures
 from optim.problem import Problem, build_problem
 from optim.series import Series
@@ -56,7 +53,6 @@ class FutureOutcome:
     npv_hourly_usd: float | None = None
     lines_hourly: dict[str, float] | None = None
     dispatch_hourly: dict | None = field(repr=False, default=None)
-    monthly: pd.DataFrame | None = field(repr=False, default=None)
 
 
 def solve(run: Run, phases: Phases, check: bool, value: bool = False) -> Result:
@@ -117,18 +113,10 @@ def _problems(run: Run, fut: Futures, series: list[Series], resolution: str
 
 def _future_outcomes(core: Core, x: np.ndarray, fut: Futures) -> list[FutureOutcome]:
     """Each future's NPV (its own §3 objective), lines and dispatch."""
-    names, _, month, coef, col = core.cash.arrays()
-    value = coef * np.append(x, 1.0)[col] * core.problem.discount_factor[month]
-    future = core.cash.futures()
-    out = []
-    for f, (per_col, const) in enumerate(core.future_npv_terms()):
-        mine = future == f
-        frame = pd.Series(value[mine]).groupby(names[mine]).sum()
-        lines = {line: float(frame.get(line, 0.0)) for line in results.line_labels()}
-        out.append(FutureOutcome(fut.names[f], float(fut.probability[f]),
-                                 float(per_col @ x[:len(per_col)] + const), lines,
-                                 results.dispatch_by_hour(core, x, f)))
-    return out
+    return [FutureOutcome(fut.names[f], float(fut.probability[f]),
+                          float(per_col @ x[:len(per_col)] + const),
+                          results.npv_lines(core, x, f), results.dispatch_by_hour(core, x, f))
+            for f, (per_col, const) in enumerate(core.future_npv_terms())]
 
 
 def _own(quantities: Fixed, name: str, shared_only: bool = False) -> Fixed:
@@ -329,11 +317,4 @@ def _check(result: Result, run: Run, fut: Futures, series: list[Series],
                             f"{objective:,.2f}, not {s[key]:,.2f}")
     s["verified"] = not failures
     s["check_s"] = round(time.perf_counter() - t0, 3)
-    if failures:
-        error = VerificationError("the plan failed the independent check:\n  " +
-                                  "\n  ".join(failures))
-        error.result = result
-        raise error
-
-
-__all__ = ["OPTIMAL", "TIME_LIMIT", "PlanTables", "solve"]
+    raise_check_failures(result, failures)

@@ -64,3 +64,16 @@ def write_case(folder: Path, body: str = SITE, months: int = 1, resolution: str 
                                      scenario_extra=scenario_extra, data_extra=data_extra,
                                      body=body))
     return path
+
+
+def solve_bad_input(path: Path, tmp_path: Path) -> str:
+    """`optim solve` of a bad scenario: exit 2, nothing written; the message on one line."""
+    from typer.testing import CliRunner
+
+    from optim import cli
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli.app, ["solve", str(path), "--out", str(out), "-q"])
+    assert result.exit_code == 2, result.output
+    assert not out.exists()
+    return " ".join(result.output.split())

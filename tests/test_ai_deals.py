@@ -13,12 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import hours, write_case
+from helpers import hours, solve_bad_input, write_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from optim import cli
 from optim.engine import solve
 
 CLOUD = ("cloud = {{ gpus_per_mw_it = 100.0, gpu_capex_usd_per_mw_it = 2000000.0, "
@@ -52,14 +50,6 @@ def write_profile(folder: Path, load: float | np.ndarray, name: str = "tenant") 
     return path
 
 
-def _bad(path: Path, tmp_path: Path) -> str:
-    out = tmp_path / "out"
-    result = CliRunner().invoke(cli.app, ["solve", str(path), "--out", str(out), "-q"])
-    assert result.exit_code == 2, result.output
-    assert not out.exists()
-    return " ".join(result.output.split())
-
-
 # ----------------------------------------------------------------------------- bad input
 
 @pytest.mark.parametrize(("cloud", "named"), [
@@ -71,37 +61,37 @@ def _bad(path: Path, tmp_path: Path) -> str:
 def test_bad_cloud_fields_are_named(tmp_path: Path, cloud: str, named: str) -> None:
     path = write_case(tmp_path, ai_site(cloud=cloud), data_extra='compute = "compute.parquet"')
     write_compute(tmp_path, 2.0)
-    text = _bad(path, tmp_path)
+    text = solve_bad_input(path, tmp_path)
     assert "alpha" in text or "site[0]" in text
     assert named in text
 
 
 def test_a_negative_escalator_is_named(tmp_path: Path) -> None:
     path = write_case(tmp_path, ai_site(extra="lease_escalator_per_year = -0.02"))
-    assert "lease_escalator_per_year" in _bad(path, tmp_path)
+    assert "lease_escalator_per_year" in solve_bad_input(path, tmp_path)
 
 
 def test_cloud_needs_the_compute_file_and_its_dates(tmp_path: Path) -> None:
     path = write_case(tmp_path, ai_site(cloud=CLOUD.format(utilization=0.8)))
-    assert "[data].compute" in _bad(path, tmp_path)
+    assert "[data].compute" in solve_bad_input(path, tmp_path)
     path = write_case(tmp_path, ai_site(cloud=CLOUD.format(utilization=0.8)),
                       data_extra='compute = "compute.parquet"')
     compute = write_compute(tmp_path, 2.0)
     frame = pd.read_parquet(compute)
     frame.loc[3, "price_usd_per_gpu_hour"] = -1.0
     frame.drop(index=5).to_parquet(compute, index=False)
-    text = _bad(path, tmp_path)
+    text = solve_bad_input(path, tmp_path)
     assert "compute.parquet" in text and "2027-01-06" in text
     assert "price_usd_per_gpu_hour must be > 0; not at: 2027-01-04" in text
 
 
 def test_an_unknown_load_profile_is_named(tmp_path: Path) -> None:
     path = write_case(tmp_path, ai_site(extra='load_profile = "trainer"'))
-    assert "[data].profiles" in _bad(path, tmp_path)
+    assert "[data].profiles" in solve_bad_input(path, tmp_path)
     path = write_case(tmp_path, ai_site(extra='load_profile = "trainer"'),
                       data_extra='profiles = "profiles.parquet"')
     write_profile(tmp_path, 0.5, name="inference")
-    text = _bad(path, tmp_path)
+    text = solve_bad_input(path, tmp_path)
     assert "profiles.parquet" in text and "trainer" in text
 
 
@@ -183,7 +173,7 @@ UPGRADE_SITE = ('\n[[site]]\nname = "alpha"\nnode = "N1"\nfirm_import_mw = 10.0\
 ])
 def test_bad_upgrades_are_named(tmp_path: Path, upgrades: str, named: str) -> None:
     path = write_case(tmp_path, UPGRADE_SITE + f"upgrades = {upgrades}\n")
-    text = _bad(path, tmp_path)
+    text = solve_bad_input(path, tmp_path)
     assert "alpha" in text and named in text
 
 

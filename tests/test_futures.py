@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import solve_bad_input
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from optim import cli
 from optim.engine import solve
 from optim.futures import cvar
 
@@ -85,14 +84,6 @@ def monthly_path(values: list[float], months: int = 3) -> np.ndarray:
 BASE = {"bull": monthly_path([48, 96, 96]), "bear": monthly_path([48, 12, 30])}
 
 
-def _bad(path: Path, tmp_path: Path) -> str:
-    out = tmp_path / "out"
-    result = CliRunner().invoke(cli.app, ["solve", str(path), "--out", str(out), "-q"])
-    assert result.exit_code == 2, result.output
-    assert not out.exists()
-    return " ".join(result.output.split())
-
-
 # ----------------------------------------------------------------------------- bad input
 
 def test_missing_and_duplicated_dates_are_named(tmp_path: Path) -> None:
@@ -100,7 +91,7 @@ def test_missing_and_duplicated_dates_are_named(tmp_path: Path) -> None:
     frame = pd.read_parquet(tmp_path / "futures.parquet")
     frame = pd.concat([frame.drop(index=[3]), frame.iloc[[10]]])
     frame.to_parquet(tmp_path / "futures.parquet", index=False)
-    text = _bad(path, tmp_path)
+    text = solve_bad_input(path, tmp_path)
     assert "futures.parquet" in text
     assert "future 'bull', hashprice_usd_per_ph_day: 1 missing: 2027-01-04" in text
     assert "future 'bull', hashprice_usd_per_ph_day: 1 duplicated: 2027-01-11" in text
@@ -112,7 +103,7 @@ def test_nan_and_non_positive_values_are_named(tmp_path: Path) -> None:
     frame.loc[frame.index[5], "hashprice_usd_per_ph_day"] = np.nan
     frame.loc[frame.index[-1], "hashprice_usd_per_ph_day"] = 0.0
     frame.to_parquet(tmp_path / "futures.parquet", index=False)
-    text = _bad(path, tmp_path)
+    text = solve_bad_input(path, tmp_path)
     assert "future 'bull', hashprice_usd_per_ph_day: 1 NaN or infinite values at: 2027-01-06" \
         in text
     assert "future 'bear': hashprice_usd_per_ph_day must be > 0; not at: 2027-03-31" in text
@@ -131,7 +122,7 @@ def test_nan_and_non_positive_values_are_named(tmp_path: Path) -> None:
     ("commit_months = 1\nrisk_alpha = 0.0", "futures.risk_alpha"),
 ])
 def test_bad_futures_tables_are_named(tmp_path: Path, futures: str, named: str) -> None:
-    assert named in _bad(write(tmp_path, BASE, futures), tmp_path)
+    assert named in solve_bad_input(write(tmp_path, BASE, futures), tmp_path)
 
 
 def test_a_hashprice_comes_from_somewhere(tmp_path: Path) -> None:
@@ -139,7 +130,7 @@ def test_a_hashprice_comes_from_somewhere(tmp_path: Path) -> None:
     frame = pd.read_parquet(tmp_path / "futures.parquet").rename(
         columns={"hashprice_usd_per_ph_day": "hashprice"})
     frame.to_parquet(tmp_path / "futures.parquet", index=False)
-    text = _bad(path, tmp_path)
+    text = solve_bad_input(path, tmp_path)
     assert "no series column: give hashprice_usd_per_ph_day" in text
 
 

@@ -11,12 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import SITE, hours, write_case
+from helpers import SITE, hours, solve_bad_input, write_case
 from hypothesis import given
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from optim import cli
 from optim.engine import solve
 
 RESERVE_SITE = SITE + 'reserves = [{ product = "ECRS", max_mw = 6.0 }]\n'
@@ -47,14 +45,6 @@ def case(folder: Path, site: str = RESERVE_SITE, products: str = PRODUCTS, **pri
     return path
 
 
-def _bad(path: Path, tmp_path: Path) -> str:
-    out = tmp_path / "out"
-    result = CliRunner().invoke(cli.app, ["solve", str(path), "--out", str(out), "-q"])
-    assert result.exit_code == 2, result.output
-    assert not out.exists()
-    return " ".join(result.output.split())
-
-
 def test_offers_earn_on_top_of_mining(tmp_path: Path) -> None:
     """ECRS at 5 $/MW-h, max 6 MW, never deployed: 6 MW offered in every hour on top of
     10 MW mined at a 70 $/MWh margin: 744 * (700 + 30) = 543,120."""
@@ -77,12 +67,13 @@ def test_offers_earn_on_top_of_mining(tmp_path: Path) -> None:
 ])
 def test_bad_reserve_entries_are_named(tmp_path: Path, site: str, products: str,
                                        expected: str) -> None:
-    assert expected in _bad(case(tmp_path, site, products), tmp_path)
+    assert expected in solve_bad_input(case(tmp_path, site, products), tmp_path)
 
 
 def test_reserve_prices_file_is_required(tmp_path: Path) -> None:
     path = write_case(tmp_path, PRODUCTS + RESERVE_SITE)
-    assert "[data].reserve_prices is needed: a site offers reserves" in _bad(path, tmp_path)
+    text = solve_bad_input(path, tmp_path)
+    assert "[data].reserve_prices is needed: a site offers reserves" in text
 
 
 def test_missing_nan_and_out_of_range_rows_name_the_file(tmp_path: Path) -> None:
@@ -95,7 +86,7 @@ def test_missing_nan_and_out_of_range_rows_name_the_file(tmp_path: Path) -> None
     frame.loc[9, "price_usd_per_mw_h"] = -1.0
     frame.loc[11, "deployed_share"] = 1.5
     frame.drop(index=5).to_parquet(prices, index=False)
-    text = _bad(path, tmp_path)
+    text = solve_bad_input(path, tmp_path)
     assert "reserve_prices.parquet" in text
     assert "product 'ECRS': 1 missing: 2027-01-01T05" in text
     assert "product 'ECRS': 1 NaN or infinite values at: 2027-01-01T07" in text
@@ -108,12 +99,12 @@ def test_duplicated_hour_and_absent_product_are_named(tmp_path: Path) -> None:
     prices = write_reserves(tmp_path, products=("RRS",))
     frame = pd.read_parquet(prices)
     pd.concat([frame, frame.iloc[[3]]]).to_parquet(prices, index=False)
-    text = _bad(path, tmp_path)
+    text = solve_bad_input(path, tmp_path)
     assert "reserve_prices.parquet" in text and "product 'ECRS' is not in the file" in text
     write_reserves(tmp_path)
     frame = pd.read_parquet(prices)
     pd.concat([frame, frame.iloc[[3]]]).to_parquet(prices, index=False)
-    assert "product 'ECRS': 1 duplicated: 2027-01-01T03" in _bad(path, tmp_path)
+    assert "product 'ECRS': 1 duplicated: 2027-01-01T03" in solve_bad_input(path, tmp_path)
 
 
 # ----------------------------------------------------------------------------- properties
