@@ -311,6 +311,21 @@ def _solve_rows(head: Table, s: dict) -> None:
                          f"{s['constraints']:,} constraints")
 
 
+def _cash_flow_rows(head: Table, c: dict) -> None:
+    """The plan against its no-investment baseline (MODEL.md §2 cash view, optim.cashflow)."""
+    if "baseline_error" in c:
+        head.add_row("baseline (no new investment)", _text(c["baseline_error"], "yellow"))
+    if "incremental_npv_usd" not in c:
+        return
+    irr = "none (no sign change)" if c["irr"] is None else f"{100 * c['irr']:.1f} %"
+    head.add_row("vs no new investment (USD)",
+                 _text(f"baseline NPV {_money(c['baseline_npv_usd'])}; incremental NPV "
+                       f"{_money(c['incremental_npv_usd'])} on "
+                       f"{_money(c['incremental_capex_usd'])} capex"))
+    head.add_row("incremental IRR / payback",
+                 _text(f"{irr} / {c['payback_month'] or 'not within the horizon'}"))
+
+
 def _show(result, out: Path) -> None:  # noqa: ANN001
     """The solved run on stdout: the headline, the NPV lines of the plan that is run (with
     their total, equal to that plan's NPV above), uses, builds, investments."""
@@ -329,6 +344,7 @@ def _show(result, out: Path) -> None:  # noqa: ANN001
                      _text(f"{_money(s['npv_hourly_usd'])}  (the plan that is run; "
                            f"{_money(s['npv_hourly_minus_blocks_usd'])} vs blocks)"))
     _solve_rows(head, s)
+    _cash_flow_rows(head, s.get("cash_flow", {}))
     head.add_row("timings (s)", ", ".join(f"{k[:-2]} {s[k]}" for k in
                                           ("read_s", "build_s", "handoff_s", "solve_s",
                                            "resolve_s", "total_s")))
@@ -406,6 +422,10 @@ def solve(
     value: Annotated[bool, typer.Option("--value", help="With [futures]: also the value of "
                                         "the stochastic solution and of perfect information "
                                         "(vss_usd, evpi_usd).")] = False,
+    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also solve the "
+                                           "scenario with no new investment and compare: "
+                                           "incremental NPV, IRR, payback (not with "
+                                           "[futures]).")] = True,
 ) -> None:
     """Solve a scenario and write its results folder (with its log, optim.log).
 
@@ -442,7 +462,7 @@ def solve(
         with phases:
             try:
                 result = run(sc, hourly=write_hourly, check=verify, progress=phases,
-                             value=value)
+                             value=value, baseline=baseline)
             except VerificationError as exc:
                 phases("write")
                 log.error(exc, exc.exit_code, traceback=False)

@@ -49,6 +49,14 @@ class DecisionKey(NamedTuple):
 Fixed = dict[DecisionKey, float]
 
 
+class NoInvestment(dict):
+    """The `fixed` of the baseline run: every decision that costs capital is fixed to 0;
+    capital-free decisions (hosting contract blocks) stay free."""
+
+
+NO_INVESTMENT: Fixed = NoInvestment()
+
+
 def _within_bounds(value: float, lb: float | None, ub: float | None) -> float:
     """A solved quantity fixed for a re-solve, its float noise beyond its bounds removed
     (HiGHS may return 50.00000000000034 for a variable bounded by 50)."""
@@ -174,7 +182,8 @@ class Core:
         self.problems = (problems,) if isinstance(problems, Problem) else tuple(problems)
         self.elastic = elastic
         self.fixed = fixed
-        self.free_unfixed = free_unfixed  # decisions absent from `fixed` stay free
+        self.no_investment = isinstance(fixed, NoInvestment)
+        self.free_unfixed = free_unfixed or self.no_investment  # absent from `fixed`: free
         self.commit_months = commit_months
         self.risk_alpha, self.risk_weight = risk
         self.objective_unit_usd = 1.0  # set by _build_objective
@@ -362,11 +371,14 @@ class Core:
             for i, v in zip(new, component, strict=True):
                 self._shared[keys[i]] = v
                 if self.fixed is not None:
-                    if keys[i] not in self.fixed:
-                        if self.free_unfixed:
-                            continue
+                    if self.no_investment and (capex_usd_per_unit > 0 or charged_parts):
+                        v.fix(0.0)
+                    elif keys[i] in self.fixed:
+                        v.fix(_within_bounds(self.fixed[keys[i]], v.lb, v.ub))
+                    elif self.free_unfixed:
+                        continue
+                    else:
                         raise KeyError(f"no fixed quantity for decision {keys[i]}")
-                    v.fix(_within_bounds(self.fixed[keys[i]], v.lb, v.ub))
                     self._fixed_cols[self._col[id(v)]] = float(v.value)
         variables = [self._shared[key] for key in keys]
         self._add_investment(kind, detail, site, months, variables, mw_per_unit,

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
@@ -24,8 +24,8 @@ import pandas as pd
 import pyomo
 from pyomo.common.gc_manager import PauseGC
 
-from optim import diagnose, results
-from optim.core import Core, DecisionKey, Fixed
+from optim import cashflow, diagnose, results
+from optim.core import NO_INVESTMENT, Core, DecisionKey, Fixed, NoInvestment
 from optim.errors import InfeasibleError, NoSolutionError, SolverError, VerificationError
 from optim.models import registry
 from optim.problem import Problem, build_problem
@@ -57,6 +57,8 @@ OnSites = Callable[[int, int], None]
 
 def _site_fixed(fixed: Fixed, site: str) -> Fixed:
     """The decisions of one site (keys carry the site's name, so they fit its sub-problem)."""
+    if isinstance(fixed, NoInvestment):
+        return fixed
     return {key: q for key, q in fixed.items() if key.site == site}
 
 
@@ -151,7 +153,7 @@ class PlanTables:
 
 def _plan_tables(core: Core, x: np.ndarray, hourly: bool,
                  objective_usd: float = 0.0) -> PlanTables:
-    decided = core.fixed is None
+    decided = core.fixed is None or core.no_investment
     return PlanTables(objective_usd, results.npv_lines(core, x), results.monthly_frame(core, x),
                       results.dispatch_by_hour(core, x),
                       results.hourly_frame(core, x) if hourly else None,
@@ -483,6 +485,9 @@ class Run:
     resolved: SolveOutcome | None = None
     solved_by_site: bool = False
     discarded_s: float = 0.0
+    baseline: bool = False  # also solve the no-investment baseline (cash flow comparison)
+    hourly_problem: Problem | None = None
+    baseline_plan: PlanTables | str | None = None  # its plan, or why it has none
 
     @property
     def hourly_run(self) -> bool:
@@ -493,7 +498,7 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
           resolution: str | None = None, mip_gap: float | None = None,
           time_limit_s: float | None = None, hourly: bool = False, check: bool = True,
           progress: Progress | None = None, tuning: Tuning | None = None,
-          value: bool = False) -> Result:
+          value: bool = False, baseline: bool = False) -> Result:
     """Solve a scenario end to end and return its results (nothing is written).
 
     The run is an ordered script of stages: read, prepare, investment solve, hourly
@@ -503,10 +508,13 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
     the speed levers (default: OPTIM_TUNING, else all on); none changes the answer.
     A scenario with `[futures]` is solved by `optim.stochastic` (MODEL.md §9); `value`
     then adds the value of the stochastic solution and of perfect information.
+    `baseline` also solves the scenario with no new investment, hour by hour, and compares
+    the plan's cash flows with it (incremental NPV, IRR, payback; `optim.cashflow`).
     """
     phases = Phases(progress)
     with phases("read"):
         run = _read(scenario, series, resolution, mip_gap, time_limit_s, hourly, tuning)
+        run.baseline = baseline
     if run.scenario.futures is not None:
         from optim import stochastic
 
@@ -517,6 +525,9 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
     if not run.hourly_run:
         with phases("resolve", "re-solve"):
             _hourly_resolve(run, phases.sites)
+    if run.baseline:
+        with phases("baseline"):
+            _baseline(run, phases.sites)
     with phases("results"):
         result = _results(run, phases)
     if check:
@@ -590,15 +601,62 @@ def _investment_solve(run: Run, phases: Phases) -> None:
                                  run.outcome.objective_usd)
 
 
+def _hourly_problem(run: Run) -> Problem:
+    if run.hourly_problem is None:
+        run.hourly_problem = run.problem if run.hourly_run else \
+            build_problem(run.scenario, run.series, "hourly", run.tuning.merge_hours)
+    return run.hourly_problem
+
+
 def _hourly_resolve(run: Run, on_sites: OnSites | None = None) -> None:
     """Stage 4 (after blocks): the investments fixed, the dispatch re-solved hour by hour,
     site by site."""
     run.plan, run.resolved = _solve_sites(
-        build_problem(run.scenario, run.series, "hourly", run.tuning.merge_hours),
+        _hourly_problem(run),
         run.first.quantities, run.mip_gap, None, run.options, run.hourly,
         run.tuning.resolve_workers,
         "the hourly re-solve with the blocks investments fixed has no feasible dispatch",
         on_sites, run.tuning.direct_handoff, run.first.dispatch)
+
+
+def _baseline(run: Run, on_sites: OnSites | None = None) -> None:
+    """Stage 4b: the same scenario with no new investment (existing fleet and units,
+    committed halls and upgrades; capital-free hosting contracts still chosen), hour by
+    hour and site by site, as nothing couples sites without investment."""
+    context = "the no-investment baseline has no feasible plan"
+    workers, direct = run.tuning.resolve_workers, run.tuning.direct_handoff
+    try:
+        plan, _ = _solve_sites(run.problem, NO_INVESTMENT, run.mip_gap, run.time_limit_s,
+                               run.options, False, workers, context, on_sites, direct)
+        if not run.hourly_run:
+            hourly, _ = _solve_sites(_hourly_problem(run), plan.quantities, run.mip_gap, None,
+                                     run.options, False, workers, context, on_sites, direct,
+                                     plan.dispatch)
+            plan = replace(hourly, investments=plan.investments)
+        run.baseline_plan = plan
+    except (InfeasibleError, NoSolutionError) as exc:
+        run.baseline_plan = str(exc)
+
+
+def _cash_flows(run: Run, plan: PlanTables, investments: pd.DataFrame,
+                summary: dict) -> pd.DataFrame:
+    """The plan's monthly cash flows (and its baseline's), and their comparison in
+    `summary["cash_flow"]`."""
+    rate = run.scenario.scenario.discount_rate
+    flows = cashflow.monthly_cash_flows(plan.monthly, investments, rate)
+    compared: dict[str, object] = {"plan_npv_usd": cashflow.npv_of(flows),
+                                   "terminal_value_usd": float(
+                                       flows["terminal_value_usd"].sum())}
+    if isinstance(run.baseline_plan, PlanTables):
+        base = cashflow.monthly_cash_flows(run.baseline_plan.monthly,
+                                           run.baseline_plan.investments, rate,
+                                           cashflow.BASELINE)
+        compared.update(cashflow.incremental(flows, base, rate))
+        flows = pd.concat([flows, base], ignore_index=True)
+    elif run.baseline_plan is not None:
+        compared["baseline_error"] = run.baseline_plan
+    summary["cash_flow"] = compared
+    return flows
 
 
 def _results(run: Run, phases: Phases) -> Result:
@@ -606,6 +664,7 @@ def _results(run: Run, phases: Phases) -> Result:
     t0 = time.perf_counter()
     sc, outcome, first = run.scenario.scenario, run.outcome, run.first
     summary: dict = {
+        "results_version": results.RESULTS_VERSION,
         "scenario": sc.name,
         "status": outcome.status,
         "highs_status": outcome.highs_status,
@@ -651,8 +710,10 @@ def _results(run: Run, phases: Phases) -> Result:
         "solver": {"name": "highs", "version": highspy.Highs().version(),
                    "pyomo": pyomo.version.version, "options": run.options},
     })
+    flows = _cash_flows(run, plan, investments, summary)
+    summary["baseline_s"] = phases.get("baseline")
     return Result(summary, investments, plan.monthly, plan.hourly, plan.dispatch,
-                  None if run.hourly_run else first.dispatch)
+                  None if run.hourly_run else first.dispatch, {"cashflow": flows})
 
 
 def _violation_dict(v: Verification) -> dict | None:

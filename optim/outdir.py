@@ -42,6 +42,7 @@ from optim.errors import InputError, OptimError
 MARKER = ".optim-results"
 TOOL = "optim"
 RESULTS_FILES = frozenset({"summary.json", "investments.parquet", "monthly.parquet",
+                           "cashflow.parquet", "report.html", "report.xlsx",
                            "futures.parquet",
                            "hourly.parquet", "optim.log"})
 _HEX = r"[0-9a-f]{8}"

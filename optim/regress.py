@@ -31,6 +31,7 @@ from typing import Annotated, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from optim.cashflow import npv_of
 from optim.engine import Result, solve
 from optim.errors import InfeasibleError, InputError, OptimError
 from optim.results import write_json_atomic
@@ -112,6 +113,16 @@ class HistoryEntry(_Strict):
     previous: Previous
 
 
+class CashFlow(_Strict):
+    """A fixture's derived cash view against its no-investment baseline (optim.cashflow)."""
+
+    baseline_npv_usd: _Finite
+    incremental_npv_usd: _Finite
+    terminal_value_usd: _Finite
+    irr: _Finite | None
+    payback_month: str | None
+
+
 class Expected(_Strict):
     """The schema of expected.json (tests/fixtures/README.md)."""
 
@@ -121,6 +132,7 @@ class Expected(_Strict):
     tolerance: Tolerance | None = None
     decisions: list[Decision] | None = None
     lines_usd: dict[str, _Finite] | None = None
+    cash_flow: CashFlow | None = None
     derivation: Annotated[str, Field(strict=True)]
     history: list[HistoryEntry] = []
 
@@ -273,7 +285,7 @@ def run_fixture(folder: Path) -> FixtureOutcome:
     expected = load_expected(folder)
     want_status = expected.get("status", "optimal")
     try:
-        result = solve(folder / "scenario.toml")
+        result = solve(folder / "scenario.toml", baseline="cash_flow" in expected)
     except InfeasibleError as exc:
         passed = want_status == "infeasible"
         diffs = [] if passed else [f"status: expected {want_status}, got infeasible ({exc})"]
@@ -306,10 +318,46 @@ def run_fixture(folder: Path) -> FixtureOutcome:
                 diffs.append(f"{line}: expected {want:,.2f}, got {got:,.2f}")
         if "decisions" in expected:
             diffs += compare_decisions(expected["decisions"], result.investments)
+        diffs += _cash_flow_differences(expected, result)
         if s.get("verified") is False:
             diffs.append(f"independent check failed: {s.get('max_violation')}")
     return FixtureOutcome(folder.name, not diffs, s["status"], s["npv_usd"],
                           expected.get("npv_usd"), diffs, result)
+
+
+def _cash_flow_differences(expected: dict, result: Result) -> list[str]:
+    """The cash view must give back the plan's NPV (discounted free cash flows plus the
+    terminal value), and match the fixture's derived `cash_flow` where it has one."""
+    s, diffs = result.summary, []
+    flows = result.tables["cashflow"]
+    plan = flows[flows["case"] == "plan"]
+    if "future" in plan:
+        table = result.tables["futures"].set_index("future")
+        column = "npv_hourly_usd" if "npv_hourly_usd" in table else "npv_usd"
+        pairs = [(f"future {name}", npv_of(group), float(table.at[name, column]))
+                 for name, group in plan.groupby("future")]
+    else:
+        hourly = s.get("npv_hourly_usd")
+        pairs = [("the plan", npv_of(plan), s["npv_usd"] if hourly is None else hourly)]
+    for what, got, want_npv in pairs:
+        if abs(got - want_npv) > 1e-6 * max(1.0, abs(want_npv)):
+            diffs.append(f"cash flows of {what}: discounted free cash flows plus terminal "
+                         f"value give {got:,.2f}, not its NPV {want_npv:,.2f}")
+    want = expected.get("cash_flow")
+    if want is None:
+        return diffs
+    have = s["cash_flow"]
+    tol = _tolerance(expected, expected.get("npv_usd") or 1.0, s["mip_gap"])
+    for key in ("baseline_npv_usd", "incremental_npv_usd", "terminal_value_usd"):
+        if have.get(key) is None or abs(have[key] - want[key]) > tol:
+            diffs.append(f"cash_flow.{key}: expected {want[key]:,.2f}, got {have.get(key)}")
+    if (want["irr"] is None) != (have.get("irr") is None) or (
+            want["irr"] is not None and abs(have["irr"] - want["irr"]) > 1e-6):
+        diffs.append(f"cash_flow.irr: expected {want['irr']}, got {have.get('irr')}")
+    if want["payback_month"] != have.get("payback_month"):
+        diffs.append(f"cash_flow.payback_month: expected {want['payback_month']}, got "
+                     f"{have.get('payback_month')}")
+    return diffs
 
 
 def update_fixture(folder: Path, outcome: FixtureOutcome, reason: str,
@@ -341,6 +389,8 @@ def update_fixture(folder: Path, outcome: FixtureOutcome, reason: str,
             for r in outcome.result.investments.to_dict("records")]
         if "lines_usd" in expected:
             expected["lines_usd"] = dict(s["npv_lines_usd"])
+        if "cash_flow" in expected:
+            expected["cash_flow"] = {k: s["cash_flow"].get(k) for k in CashFlow.model_fields}
     expected.setdefault("history", []).append({
         "date": (today or dt.date.today()).isoformat(), "reason": reason, "previous": old})
     write_json_atomic(path, expected)  # temp file beside it, then os.replace: nothing else

@@ -22,6 +22,7 @@ from optim.outdir import RESULTS_FILES
 if TYPE_CHECKING:
     from optim.engine import Result
 
+RESULTS_VERSION = 2  # summary.json's `results_version`: 2 added cash flows (cashflow.parquet)
 INVESTMENT_COLUMNS = ["site", "month", "kind", "name", "quantity", "mw", "capex_usd"]
 
 

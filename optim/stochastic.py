@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from optim import engine, futures, results
+from optim import cashflow, engine, futures, results
 from optim.core import Core, DecisionKey, Fixed
 from optim.engine import (
     Phases,
@@ -223,6 +223,7 @@ def _result(run: Run, fut: Futures, outcome: object, plans: list[FutureOutcome],
     lines = {k: float(sum(w * p.lines[k] for w, p in zip(weights, plans, strict=True)))
              for k in plans[0].lines}
     summary: dict = {
+        "results_version": results.RESULTS_VERSION,
         "scenario": run.scenario.scenario.name,
         "status": outcome.status,
         "highs_status": outcome.highs_status,
@@ -273,6 +274,8 @@ def _result(run: Run, fut: Futures, outcome: object, plans: list[FutureOutcome],
         key=lambda c: c.map(site_order) if c.name == "site" else c)
     result = Result(summary, investments, monthly)
     result.tables["futures"] = table
+    result.tables["cashflow"] = cashflow.monthly_cash_flows(
+        monthly, investments, run.scenario.scenario.discount_rate)
     result.futures = plans
     return result
 

@@ -58,6 +58,18 @@ def test_solve_sample_end_to_end(sample_dir: Path) -> None:
     assert {"asic", "hosting", "ai_hall"} <= set(investments["kind"])
     monthly = pd.read_parquet(out / "monthly.parquet")
     assert len(monthly) == 6 * 36
+    flows = pd.read_parquet(out / "cashflow.parquet")
+    plan = flows[flows["case"] == "plan"]
+    discounted = (plan["discount_factor"] * plan["free_cash_flow_usd"]).sum() + \
+        (plan["terminal_discount_factor"] * plan["terminal_value_usd"]).sum()
+    assert discounted == pytest.approx(summary["npv_hourly_usd"], rel=1e-6)
+    assert plan["capex_usd"].sum() == pytest.approx(investments["capex_usd"].sum(), rel=1e-9)
+    cash = summary["cash_flow"]
+    assert cash["incremental_npv_usd"] == pytest.approx(
+        summary["npv_hourly_usd"] - cash["baseline_npv_usd"], rel=1e-9)
+    assert (flows.loc[flows["case"] == "baseline", "capex_usd"] == 0).all()
+    for line in ("vs no new investment (USD)", "incremental IRR / payback"):
+        assert line in run.stdout
     hourly = pd.read_parquet(out / "hourly.parquet")
     assert len(hourly) == 6 * 26_304
     assert str(hourly["timestamp"].dtype) == "datetime64[us, UTC]"
