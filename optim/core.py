@@ -18,13 +18,15 @@ future's NPV by its probability.
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.core.base.matrix_constraint import MatrixConstraint, _MatrixConstraintData
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from optim.problem import Problem
@@ -55,6 +57,54 @@ class NoInvestment(dict):
 
 
 NO_INVESTMENT: Fixed = NoInvestment()
+
+
+class _RowData(_MatrixConstraintData):
+    """One row of MatrixRows, standardisable as every constraint is (Pyomo's own row class
+    lacks the expression `to_bounded_expression` reads)."""
+
+    __slots__ = ()
+
+    def to_bounded_expression(self, evaluate_bounds: bool = False) -> tuple:
+        return self.lower, self.body, self.upper
+
+    @property
+    def expr(self) -> object:
+        return _bounded(self.body, "==" if self.equality else
+                        ("<=" if self.lower is None else ">="),
+                        self.upper if self.upper is not None else self.lower)
+
+
+class MatrixRows(MatrixConstraint):
+    """Pyomo's MatrixConstraint (rows from CSR arrays, no expression built per row), with
+    the interface every indexed constraint has in Pyomo 6.10: `values(sort)` and friends,
+    and rows that standardise."""
+
+    def construct(self, data: object = None) -> None:
+        if self._constructed:
+            return
+        self._constructed = True
+        ref = weakref.ref(self)
+        self._data = tuple(_RowData(i, ref) for i in range(len(self._lower)))
+
+    def keys(self, sort: object = None, ordered: object = None) -> Iterator[int]:
+        return iter(range(len(self._data)))
+
+    def values(self, sort: object = None, ordered: object = None) -> Iterator[object]:
+        return iter(self._data)
+
+    def items(self, sort: object = None, ordered: object = None) -> Iterator[tuple]:
+        return enumerate(self._data)
+
+
+def _matrix_rows(indptr: np.ndarray, cols: np.ndarray, coefs: np.ndarray, sense: str,
+                 rhs: np.ndarray, variables: list) -> MatrixRows:
+    """Rows `coefs . x[cols] <sense> rhs` in CSR form (row j: entries indptr[j]..indptr[j+1])
+    as one Pyomo component."""
+    rhs_list = np.broadcast_to(np.asarray(rhs, float), (len(indptr) - 1,)).tolist()
+    lower = rhs_list if sense in (">=", "==") else [None] * len(rhs_list)
+    upper = rhs_list if sense in ("<=", "==") else [None] * len(rhs_list)
+    return MatrixRows(coefs.tolist(), cols.tolist(), indptr.tolist(), lower, upper, variables)
 
 
 def _within_bounds(value: float, lb: float | None, ub: float | None) -> float:
@@ -456,21 +506,11 @@ class Core:
                 continue
             self.lp.add(np.repeat(np.arange(len(steps)), cols.shape[1]), cols[steps].ravel(),
                         coefs[steps].ravel(), len(steps), sense, rhs[steps])
-            # plain lists, one per row: a rule indexing numpy rows costs more than the row
-            rows = {int(j): ([variables[c] for c in row_cols if c >= 0],
-                             [k for c, k in zip(row_cols, row_coefs, strict=True) if c >= 0])
-                    for j, row_cols, row_coefs in zip(steps.tolist(), cols[steps].tolist(),
-                                                      coefs[steps].tolist(), strict=True)}
-            rhs_list = rhs.tolist()
-
-            def rule(_m: pyo.ConcreteModel, j: int, rows=rows, rhs=rhs_list,
-                     sense=sense) -> object:
-                row_vars, row_coefs = rows[j]
-                body = LinearExpression(constant=0.0, linear_coefs=row_coefs,
-                                        linear_vars=row_vars)
-                return _bounded(body, sense, rhs[j])
-
-            m.add_component(name, pyo.Constraint(steps.tolist(), rule=rule))
+            present = cols[steps] >= 0
+            indptr = np.concatenate([[0], np.cumsum(present.sum(axis=1))])
+            m.add_component(name, _matrix_rows(indptr, cols[steps][present],
+                                               coefs[steps][present], sense, rhs[steps],
+                                               variables))
 
     def _binding(self, cols: np.ndarray, coefs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         """Steps whose `<=` row could bind: the others hold at every value within the
@@ -620,17 +660,14 @@ class Core:
     def rows(self, block: pyo.Block, name: str, terms: list[tuple[list, list]], sense: str,
              rhs: np.ndarray | float) -> None:
         """Linear rows sum(coef * var) <sense> rhs, one per (vars, coefs) pair in `terms`."""
-        n = len(terms)
-        self.lp.add_lists(terms, self.cols, sense, rhs)
-        rhs_list = np.broadcast_to(np.asarray(rhs, float), (n,)).tolist()
-
-        def rule(_b: pyo.Block, i: int) -> object:
-            variables, coefs = terms[i]
-            body = LinearExpression(constant=0.0, linear_coefs=list(coefs),
-                                    linear_vars=list(variables))
-            return _bounded(body, sense, rhs_list[i])
-
-        block.add_component(name, pyo.Constraint(range(n), rule=rule))
+        lengths = np.fromiter((len(v) for v, _ in terms), np.int64, len(terms))
+        flat = [v for variables, _ in terms for v in variables]
+        cols = self.cols(flat) if flat else np.zeros(0, np.int64)
+        coefs = np.fromiter((c for _, k in terms for c in k), float, int(lengths.sum()))
+        self.lp.add(np.repeat(np.arange(len(terms)), lengths), cols, coefs, len(terms), sense,
+                    rhs)
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        block.add_component(name, _matrix_rows(indptr, cols, coefs, sense, rhs, self.vars))
 
     def total_cap(self, block: pyo.Block, name: str, variables: list, limit: float) -> None:
         """sum(variables) <= limit over a horizon's decisions; no row once every one is

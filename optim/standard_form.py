@@ -41,16 +41,6 @@ class RowStore:
         self.upper.append(rhs if sense in ("==", "<=") else np.full(n, INF))
         self.n_rows += n
 
-    def add_lists(self, terms: list[tuple[list, list]], cols_of: object, sense: str,
-                  rhs: np.ndarray | float) -> None:
-        """Rows given as (variables, coefficients) pairs; `cols_of` maps variables to
-        column numbers."""
-        lengths = np.fromiter((len(v) for v, _ in terms), np.int64, len(terms))
-        flat = [v for variables, _ in terms for v in variables]
-        col = cols_of(flat) if flat else np.zeros(0, np.int64)
-        coef = np.fromiter((c for _, coefs in terms for c in coefs), float, int(lengths.sum()))
-        self.add(np.repeat(np.arange(len(terms)), lengths), col, coef, len(terms), sense, rhs)
-
 
 @dataclass
 class StandardForm:
