@@ -71,6 +71,8 @@ BLOCKS_LEVERS = (
     Lever("Pyomo hand-off", "HiGHS gets Pyomo's standard form compiled from the model's "
           "expressions instead of the rows the Core recorded", "direct_handoff=false",
           exact=True),
+    Lever("re-solve presolve", "HiGHS presolve on for the re-solve's LPs",
+          "resolve_presolve=true", exact=True),
 )
 
 

@@ -133,6 +133,7 @@ class PlanTables:
     investments: pd.DataFrame | None = None
     quantities: Fixed = field(default_factory=dict)
     build_s: float = 0.0  # building the Pyomo model(s), summed over sites
+    workers: int = 1  # processes that solved its sites
 
     @classmethod
     def combine(cls, parts: list[PlanTables]) -> PlanTables:
@@ -301,7 +302,7 @@ def _solve_many(problems: list[tuple[Problem, Fixed | None, dict | None]], mip_g
                           mip_gap, deadline, options, hourly, direct))
             sizes.append(site.steps.n * max(1, len((flows or {}).get(site.name, ()))))
             owner.append(i)
-    workers = min(len(tasks), workers or os.cpu_count() or 1)
+    workers = choose_workers(sizes, workers, mip=any(f is None for _, f, _ in problems))
     if on_sites is not None:
         on_sites(0, len(tasks))
     if workers > 1:
@@ -320,8 +321,27 @@ def _solve_many(problems: list[tuple[Problem, Fixed | None, dict | None]], mip_g
         for (sub_problem, sub_fixed, *_), (outcome, _) in mine:
             _check_outcome(outcome, sub_problem, mip_gap, time_limit_s, options, context,
                            sub_fixed)
-        results.append(_combined([o for _, o in mine]))
+        plan, outcome = _combined([o for _, o in mine])
+        plan.workers = workers
+        results.append((plan, outcome))
     return results
+
+
+PARALLEL_SIZE = 400_000  # steps x flows of work that pays for one more worker process
+
+
+def choose_workers(sizes: list[int], requested: int | None = None, mip: bool = False) -> int:
+    """Processes for per-site solves: `requested` if given (1: in this process), else one
+    per core this process may use and per task; for LPs (decisions fixed) at most one per
+    PARALLEL_SIZE of total size (steps x flows, a measure of columns): forking, sending the
+    plans back and waiting cost about a second, which small LPs do not repay
+    (bench/RESULTS.md, "Workers"). Investment MIPs solved by site always get every core."""
+    if requested:
+        return max(1, min(len(sizes), requested))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        (os.cpu_count() or 1)
+    by_size = len(sizes) if mip else int(sum(sizes) // PARALLEL_SIZE)
+    return max(1, min(len(sizes), cores, by_size))
 
 
 def _combined(outcomes: list[tuple[SolveOutcome, PlanTables]]) -> tuple[PlanTables,
@@ -613,7 +633,8 @@ def _hourly_resolve(run: Run, on_sites: OnSites | None = None) -> None:
     site by site."""
     run.plan, run.resolved = _solve_sites(
         _hourly_problem(run),
-        run.first.quantities, run.mip_gap, None, run.options, run.hourly,
+        run.first.quantities, run.mip_gap, None, run.tuning.resolve_options(run.options),
+        run.hourly,
         run.tuning.resolve_workers,
         "the hourly re-solve with the blocks investments fixed has no feasible dispatch",
         on_sites, run.tuning.direct_handoff, run.first.dispatch)
@@ -630,8 +651,8 @@ def _baseline(run: Run, on_sites: OnSites | None = None) -> None:
                                run.options, False, workers, context, on_sites, direct)
         if not run.hourly_run:
             hourly, _ = _solve_sites(_hourly_problem(run), plan.quantities, run.mip_gap, None,
-                                     run.options, False, workers, context, on_sites, direct,
-                                     plan.dispatch)
+                                     run.tuning.resolve_options(run.options), False, workers,
+                                     context, on_sites, direct, plan.dispatch)
             plan = replace(hourly, investments=plan.investments)
         run.baseline_plan = plan
     except (InfeasibleError, NoSolutionError) as exc:
@@ -689,6 +710,7 @@ def _results(run: Run, phases: Phases) -> Result:
         summary["npv_hourly_minus_blocks_usd"] = resolved.objective_usd - outcome.objective_usd
         summary["npv_lines_hourly_usd"] = plan.lines
         summary["hourly_resolve_status"] = resolved.status
+        summary["resolve_workers"] = plan.workers
         summary["resolve_work_s"] = {"build": round(plan.build_s, 3),
                                      "handoff": round(resolved.handoff_s, 3),
                                      "solve": round(resolved.solve_s, 3)}

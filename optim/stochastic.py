@@ -162,8 +162,8 @@ def _hourly(run: Run, fut: Futures, series: list[Series], quantities: Fixed,
     worker processes over every (future, site)."""
     problems = [(build_problem(run.scenario, series[f], "hourly", run.tuning.merge_hours),
                  _own(quantities, name), plans[f].dispatch) for f, name in enumerate(fut.names)]
-    solved = _solve_many(problems, run.mip_gap, None, run.options, False,
-                         run.tuning.resolve_workers,
+    solved = _solve_many(problems, run.mip_gap, None, run.tuning.resolve_options(run.options),
+                         False, run.tuning.resolve_workers,
                          "a future's hourly re-solve with its decisions fixed has no feasible "
                          "dispatch", on_sites, run.tuning.direct_handoff)
     frames = []
