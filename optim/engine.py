@@ -146,10 +146,25 @@ class PlanTables:
         investments = None if parts[0].investments is None else \
             pd.concat([p.investments for p in parts], ignore_index=True)
         return cls(sum(p.objective_usd for p in parts), lines,
-                   pd.concat([p.monthly for p in parts], ignore_index=True),
+                   _stack_monthly([p.monthly for p in parts]),
                    {k: v for p in parts for k, v in p.dispatch.items()}, hourly, investments,
                    {k: v for p in parts for k, v in p.quantities.items()},
                    sum(p.build_s for p in parts))
+
+
+def _stack_monthly(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The sites' monthly tables as one: a flow one site lacks (a reserve product it does
+    not offer) is 0 MW there, and each column keeps its place beside its neighbours."""
+    order: list[str] = []
+    for frame in frames:
+        for i, column in enumerate(frame.columns):
+            if column not in order:
+                after = frame.columns[i - 1] if i else None
+                order.insert(order.index(after) + 1 if after in order else len(order), column)
+    monthly = pd.concat(frames, ignore_index=True)[order]
+    flows = [c for c in order if c.endswith("_mw")]
+    monthly[flows] = monthly[flows].fillna(0.0)
+    return monthly
 
 
 def _plan_tables(core: Core, x: np.ndarray, hourly: bool,
