@@ -73,6 +73,8 @@ BLOCKS_LEVERS = (
           exact=True),
     Lever("re-solve presolve", "HiGHS presolve on for the re-solve's LPs",
           "resolve_presolve=true", exact=True),
+    Lever("whole LP", "each site's re-solve LP solved whole, not block by block",
+          "split_blocks=false", exact=True),
 )
 
 

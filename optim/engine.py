@@ -36,13 +36,13 @@ from optim.solver import (
     NO_SOLUTION,
     OPTIMAL,
     TIME_LIMIT,
-    Compiled,
     OnMip,
     SolveOutcome,
     Start,
     check_options,
     compile_form,
     relative_gap,
+    solve_blocks,
     solve_model,
 )
 from optim.tuning import Tuning
@@ -180,11 +180,11 @@ def _plan_tables(core: Core, x: np.ndarray, hourly: bool,
 def _solve_site(task: tuple) -> tuple[SolveOutcome, PlanTables | None]:
     """One site's model: its investment MIP (fixed None), or its hourly LP with its
     investments fixed. Sites decouple when no portfolio constraint links them."""
-    problem, fixed, mip_gap, deadline, options, hourly, direct = task
+    problem, fixed, mip_gap, deadline, options, hourly, handoff = task
     t0 = time.perf_counter()
     core = build_model(problem, fixed=fixed)
     build_s = time.perf_counter() - t0
-    outcome = _solve(core, mip_gap, _left(deadline), options, direct=direct)
+    outcome = _solve(core, mip_gap, _left(deadline), options, handoff=handoff)
     plan = None
     if outcome.status in (OPTIMAL, TIME_LIMIT):
         plan = _plan_tables(core, core.values(), hourly, outcome.objective_usd)
@@ -288,7 +288,7 @@ def _in_workers(tasks: list[tuple], workers: int, sizes: list[int],
 def _solve_sites(problem: Problem, fixed: Fixed | None, mip_gap: float,
                  time_limit_s: float | None, options: dict[str, object], hourly: bool,
                  workers: int | None, context: str,
-                 on_sites: OnSites | None = None, direct: bool = True,
+                 on_sites: OnSites | None = None, handoff: str = "blocks",
                  flows: dict[str, dict] | None = None) -> tuple[PlanTables, SolveOutcome]:
     """Solve every site alone, in parallel processes, and combine: the hourly re-solve
     (decisions `fixed`), or the whole problem when no portfolio constraint couples sites.
@@ -298,14 +298,14 @@ def _solve_sites(problem: Problem, fixed: Fixed | None, mip_gap: float,
     first: a site's size is its steps times the number of its flows in `flows` (an earlier
     plan's dispatch, when there is one), a measure of its columns."""
     [out] = _solve_many([(problem, fixed, flows)], mip_gap, time_limit_s, options, hourly,
-                        workers, context, on_sites, direct)
+                        workers, context, on_sites, handoff)
     return out
 
 
 def _solve_many(problems: list[tuple[Problem, Fixed | None, dict | None]], mip_gap: float,
                 time_limit_s: float | None, options: dict[str, object], hourly: bool,
                 workers: int | None, context: str, on_sites: OnSites | None = None,
-                direct: bool = True) -> list[tuple[PlanTables, SolveOutcome]]:
+                handoff: str = "blocks") -> list[tuple[PlanTables, SolveOutcome]]:
     """`_solve_sites` of several problems (e.g. one per future) with one pool of workers
     over all their sites, so that no worker idles between problems."""
     deadline = None if time_limit_s is None else time.time() + time_limit_s
@@ -314,7 +314,7 @@ def _solve_many(problems: list[tuple[Problem, Fixed | None, dict | None]], mip_g
         for site in problem.sites:
             tasks.append((problem.subset([site.name]),
                           None if fixed is None else _site_fixed(fixed, site.name),
-                          mip_gap, deadline, options, hourly, direct))
+                          mip_gap, deadline, options, hourly, handoff))
             sizes.append(site.steps.n * max(1, len((flows or {}).get(site.name, ()))))
             owner.append(i)
     workers = choose_workers(sizes, workers, mip=any(f is None for _, f, _ in problems))
@@ -390,15 +390,20 @@ def _quantities(core: Core) -> Fixed:
 def _solve(core: Core, mip_gap: float, time_limit_s: float | None,
            options: dict[str, object], start: Start | None = None,
            on_mip: OnMip | None = None, abandon: bool = False,
-           direct: bool = True) -> SolveOutcome:
-    """Solve a built model: handed to HiGHS as the rows the Core recorded (`direct`), or
-    as Pyomo's standard form of its expressions (the same LP)."""
-    def compile_with(_model: object) -> Compiled:
-        form = core.standard_form()
-        return compile_form([core.vars[c] for c in form.columns], form)
-
+           handoff: str = "blocks") -> SolveOutcome:
+    """Solve a built model, handed to HiGHS as Tuning.handoff says: the rows the Core
+    recorded ("rows"; an LP block by block with "blocks") or Pyomo's standard form of its
+    expressions ("pyomo"); the same LP either way."""
+    if handoff == "pyomo":
+        return solve_model(core.m, mip_gap, time_limit_s, options, core.objective_unit_usd,
+                           start, on_mip, abandon=abandon)
+    form = core.standard_form()
+    if handoff == "blocks" and not form.integer.any():
+        return solve_blocks(form, core.vars, options, core.objective_unit_usd,
+                            time_limit_s=time_limit_s)
     return solve_model(core.m, mip_gap, time_limit_s, options, core.objective_unit_usd, start,
-                       on_mip, abandon=abandon, compile_with=compile_with if direct else None)
+                       on_mip, abandon=abandon, compile_with=lambda _model: compile_form(
+                           [core.vars[c] for c in form.columns], form))
 
 
 GAP_FLOOR = 1e-9  # float noise of a recombined gap at mip_gap = 0 is ~1e-15
@@ -607,7 +612,7 @@ def _investment_solve(run: Run, phases: Phases) -> None:
             first, outcome = _solve_sites(problem, None, mip_gap, limit, run.options,
                                           run.hourly and run.hourly_run,
                                           run.tuning.resolve_workers, "no feasible plan",
-                                          phases.sites, run.tuning.direct_handoff)
+                                          phases.sites, run.tuning.handoff)
         if outcome.status == OPTIMAL and (outcome.mip_gap or 0.0) > \
                 mip_gap * (1 + 1e-9) + GAP_FLOOR:
             run.discarded_s = time.perf_counter() - t0  # negative site NPVs: gaps add up
@@ -629,7 +634,7 @@ def _investment_solve(run: Run, phases: Phases) -> None:
                                 phases.mip)
     with phases("solve"):
         run.outcome = _solve(core, mip_gap, _left(deadline), run.options, start, phases.mip,
-                             abandon=True, direct=run.tuning.direct_handoff)
+                             abandon=True, handoff=run.tuning.handoff)
         _check_outcome(run.outcome, problem, mip_gap, limit, run.options, "no feasible plan")
     with phases("tables"):
         run.first = _plan_tables(core, core.values(), run.hourly and run.hourly_run,
@@ -652,7 +657,7 @@ def _hourly_resolve(run: Run, on_sites: OnSites | None = None) -> None:
         run.hourly,
         run.tuning.resolve_workers,
         "the hourly re-solve with the blocks investments fixed has no feasible dispatch",
-        on_sites, run.tuning.direct_handoff, run.first.dispatch)
+        on_sites, run.tuning.handoff, run.first.dispatch)
 
 
 def _baseline(run: Run, on_sites: OnSites | None = None) -> None:
@@ -660,14 +665,14 @@ def _baseline(run: Run, on_sites: OnSites | None = None) -> None:
     committed halls and upgrades; capital-free hosting contracts still chosen), hour by
     hour and site by site, as nothing couples sites without investment."""
     context = "the no-investment baseline has no feasible plan"
-    workers, direct = run.tuning.resolve_workers, run.tuning.direct_handoff
+    workers, handoff = run.tuning.resolve_workers, run.tuning.handoff
     try:
         plan, _ = _solve_sites(run.problem, NO_INVESTMENT, run.mip_gap, run.time_limit_s,
-                               run.options, False, workers, context, on_sites, direct)
+                               run.options, False, workers, context, on_sites, handoff)
         if not run.hourly_run:
             hourly, _ = _solve_sites(_hourly_problem(run), plan.quantities, run.mip_gap, None,
                                      run.tuning.resolve_options(run.options), False, workers,
-                                     context, on_sites, direct, plan.dispatch)
+                                     context, on_sites, handoff, plan.dispatch)
             plan = replace(hourly, investments=plan.investments)
         run.baseline_plan = plan
     except (InfeasibleError, NoSolutionError) as exc:

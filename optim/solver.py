@@ -334,3 +334,31 @@ def solve_compiled(compiled: Compiled, mip_gap: float, time_limit_s: float | Non
     return SolveOutcome(status, h.modelStatusToString(model_status), objective, bound,
                         relative_gap(objective, bound), n_col, int(integrality.sum()), n_row,
                         compiled.compile_s + t1 - t0, t2 - t1)
+
+
+BLOCK_ENTRIES = 100_000  # matrix entries per HiGHS call when an LP is solved block by block
+
+
+def solve_blocks(form: StandardForm, variables: list, options: dict[str, object] | None,
+                 objective_unit: float = 1.0, min_entries: int = BLOCK_ENTRIES,
+                 time_limit_s: float | None = None) -> SolveOutcome:
+    """A pure LP solved block by block (StandardForm.blocks: exact, since nothing couples
+    the blocks), the values loaded into `variables` (the Pyomo variable of every Core
+    column). Simplex work grows faster than the LP, so a 120-month site's hourly LP in
+    ten yearly blocks solved 2.7x faster than whole. The outcome adds the blocks up;
+    `time_limit_s` bounds them all together."""
+    deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
+    with PauseGC():
+        parts = [solve_compiled(compile_form([variables[c] for c in part.columns], part),
+                                0.0, None, options, deadline=deadline)
+                 for part in (form.part(cols, rows) for cols, rows in form.blocks(min_entries))]
+    worst = next((o for o in parts if o.status == INFEASIBLE), None) or \
+        next((o for o in parts if o.status != OPTIMAL), None)
+    n_col, n_row = sum(o.n_variables for o in parts), sum(o.n_constraints for o in parts)
+    handoff_s, solve_s = sum(o.handoff_s for o in parts), sum(o.solve_s for o in parts)
+    if worst is not None:
+        return SolveOutcome(worst.status, worst.highs_status, None, None, None, n_col, 0,
+                            n_row, handoff_s, solve_s)
+    objective = (sum(o.objective_usd for o in parts) + form.offset) * objective_unit
+    return SolveOutcome(OPTIMAL, f"Optimal ({len(parts)} independent blocks)", objective,
+                        objective, 0.0, n_col, 0, n_row, handoff_s, solve_s)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 INF = np.inf
 
@@ -55,6 +56,42 @@ class StandardForm:
     row_upper: np.ndarray
     cost: np.ndarray
     offset: float
+
+    def part(self, cols: np.ndarray, rows: np.ndarray) -> StandardForm:
+        """The LP over some of its columns and rows (offset 0): one independent block."""
+        return StandardForm(self.columns[cols], self.a[rows][:, cols].tocsc(),
+                            self.col_lower[cols], self.col_upper[cols], self.integer[cols],
+                            self.row_lower[rows], self.row_upper[rows], self.cost[cols], 0.0)
+
+    def blocks(self, min_entries: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The LP's independent blocks, as (columns, rows) positions: the connected
+        components of its rows and columns (no row holds columns of two of them, and the
+        objective is a sum over columns, so the LP is solved exactly block by block; in a
+        re-solve with the decisions fixed they are the windows of hours that nothing
+        couples: an hour, a month with a monthly commitment, a hosting contract block).
+        Consecutive components (ordered by their first column) are grouped until a group
+        holds `min_entries` matrix entries, so that tiny blocks do not each cost a solve."""
+        n_rows, n_cols = self.a.shape
+        graph = sp.bmat([[None, self.a.T], [self.a, None]], format="csr")
+        n, label = connected_components(graph, directed=False)
+        col_label, row_label = label[:n_cols], label[n_cols:]
+        first = np.full(n, n_cols, np.int64)
+        np.minimum.at(first, col_label, np.arange(n_cols))
+        rank = np.empty(n, np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(n)
+        entries = np.bincount(col_label, weights=np.diff(self.a.indptr), minlength=n)[
+            np.argsort(first, kind="stable")]
+        group_of_rank = np.zeros(n, np.int64)
+        group_of_rank[1:] = np.cumsum(np.cumsum(entries)[:-1] // max(min_entries, 1) !=
+                                      np.cumsum(entries)[1:] // max(min_entries, 1))
+        col_group, row_group = group_of_rank[rank[col_label]], group_of_rank[rank[row_label]]
+        cols_by = np.argsort(col_group, kind="stable")
+        rows_by = np.argsort(row_group, kind="stable")
+        n_groups = int(group_of_rank[-1]) + 1 if n else 0
+        col_split = np.searchsorted(col_group[cols_by], np.arange(1, n_groups))
+        row_split = np.searchsorted(row_group[rows_by], np.arange(1, n_groups))
+        return list(zip(np.split(cols_by, col_split), np.split(rows_by, row_split),
+                        strict=True))
 
 
 def standard_form(store: RowStore, n_cols: int, col_lower: np.ndarray, col_upper: np.ndarray,

@@ -69,7 +69,7 @@ def solve(run: Run, phases: Phases, check: bool, value: bool = False) -> Result:
     deadline = None if run.time_limit_s is None else time.time() + run.time_limit_s
     with phases("solve"):  # a mean-value plan as MIP start made it slower (34 s -> 42 s)
         outcome = _solve(core, run.mip_gap, _left(deadline), run.options, None, phases.mip,
-                         abandon=True, direct=run.tuning.direct_handoff)
+                         abandon=True, handoff=run.tuning.handoff)
         _check_outcome(outcome, problems[0], run.mip_gap, run.time_limit_s, run.options,
                        "no feasible plan over the futures")
     run.outcome = outcome
@@ -138,7 +138,7 @@ def _reoptimised(run: Run, fut: Futures, series: list[Series], quantities: Fixed
                                 run.tuning.merge_hours)
         core = build_model(problem, fixed=_own(quantities, name, shared_only=True),
                            free_unfixed=True)
-        outcome = _solve(core, run.mip_gap, None, run.options, direct=run.tuning.direct_handoff)
+        outcome = _solve(core, run.mip_gap, None, run.options, handoff=run.tuning.handoff)
         _check_outcome(outcome, problem, run.mip_gap, None, run.options,
                        f"future {name!r} with the shared decisions fixed")
         x = core.values()
@@ -165,7 +165,7 @@ def _hourly(run: Run, fut: Futures, series: list[Series], quantities: Fixed,
     solved = _solve_many(problems, run.mip_gap, None, run.tuning.resolve_options(run.options),
                          False, run.tuning.resolve_workers,
                          "a future's hourly re-solve with its decisions fixed has no feasible "
-                         "dispatch", on_sites, run.tuning.direct_handoff)
+                         "dispatch", on_sites, run.tuning.handoff)
     frames = []
     for f, (name, (plan, resolved)) in enumerate(zip(fut.names, solved, strict=True)):
         plans[f].npv_hourly_usd = resolved.objective_usd
@@ -190,21 +190,21 @@ def _value_of_information(run: Run, fut: Futures, series: list[Series],
     mean = futures.mean_series(run.series, fut)
     ev_core = build_model(build_problem(run.scenario, mean, run.resolution,
                                         run.tuning.merge_hours))
-    ev = _solve(ev_core, run.mip_gap, None, run.options, direct=run.tuning.direct_handoff)
+    ev = _solve(ev_core, run.mip_gap, None, run.options, handoff=run.tuning.handoff)
     _check_outcome(ev, problems[0], run.mip_gap, None, run.options, "the mean-value problem")
     shared = {DecisionKey(k.kind, k.name, k.site, k.month, ""): q
               for k, q in engine._quantities(ev_core).items() if k.month < fut.commit_months}
     with_ev = build_model(problems, fixed=shared, free_unfixed=True,
                           commit_months=fut.commit_months,
                           risk=(fut.risk_alpha, fut.risk_weight))
-    fixed_ev = _solve(with_ev, run.mip_gap, None, run.options, direct=run.tuning.direct_handoff)
+    fixed_ev = _solve(with_ev, run.mip_gap, None, run.options, handoff=run.tuning.handoff)
     _check_outcome(fixed_ev, problems[0], run.mip_gap, None, run.options,
                    "the stochastic problem with the mean-value plan's first decisions")
     alone = []
     for f in range(len(fut)):
         core = build_model(build_problem(run.scenario, series[f], run.resolution,
                                          run.tuning.merge_hours))
-        outcome = _solve(core, run.mip_gap, None, run.options, direct=run.tuning.direct_handoff)
+        outcome = _solve(core, run.mip_gap, None, run.options, handoff=run.tuning.handoff)
         _check_outcome(outcome, problems[f], run.mip_gap, None, run.options,
                        f"future {fut.names[f]!r} with perfect foresight")
         alone.append(outcome.objective_usd)

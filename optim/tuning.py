@@ -35,6 +35,9 @@ class Tuning:
     direct_handoff: HiGHS receives the rows the Core recorded as it built them
         (optim.standard_form) instead of Pyomo's standard form compiled from the model's
         expressions; the same LP (tested), without the walk over every constraint.
+    split_blocks: an LP (a re-solve, its decisions fixed) whose rows and columns fall into
+        independent blocks (windows of hours nothing couples) is solved block by block,
+        exactly (optim.standard_form.StandardForm.blocks; needs direct_handoff).
     resolve_presolve: HiGHS presolve for the hourly re-solve's LPs (investments fixed).
         Off by default: on these LPs presolve costs more than it saves (a 60-month site's
         LP 3.4 s -> 1.5 s without it, same optimum); a `[solver] presolve` of the scenario
@@ -47,6 +50,15 @@ class Tuning:
     warm_start: bool = True
     direct_handoff: bool = True
     resolve_presolve: bool = False
+    split_blocks: bool = True
+
+    @property
+    def handoff(self) -> str:
+        """How a model reaches HiGHS: "pyomo" (Pyomo's standard form), "rows" (the rows
+        the Core recorded) or "blocks" (those rows, an LP solved block by block)."""
+        if not self.direct_handoff:
+            return "pyomo"
+        return "blocks" if self.split_blocks else "rows"
 
     @classmethod
     def from_env(cls, text: str | None = None) -> Tuning:
