@@ -735,6 +735,15 @@ def _register_futures() -> None:
 
 _register_futures()
 
+
+def _register_breakeven() -> None:
+    from optim.breakeven_cli import breakeven
+
+    app.command()(breakeven)
+
+
+_register_breakeven()
+
 _exit_fast = False
 
 

@@ -440,11 +440,27 @@ def run_sweep(sweep: Sweep, out_root: Path, workers: int | None = None,
     The sweep folder `out_root/<name>` must be new or optim's own sweep folder (else
     OutputError, exit 2; `force` also writes into another folder, deleting nothing)."""
     root = sweep_root(sweep, out_root, force)
+    rows, skipped = run_cases(sweep, root, sweep.cases, workers, scheduler, force, on_case,
+                              on_start)
+    summary = summary_table(sweep, root, rows)
+    path = write_table_atomic(summary, root / "summary.parquet")
+    failed = int((~summary["status"].isin(SOLVED)).sum())
+    return SweepOutcome(summary, path, failed, skipped)
+
+
+def run_cases(sweep: Sweep, root: Path, cases: list[Case], workers: int | None = None,
+              scheduler: str | None = None, force: bool = False,
+              on_case: Callable[[dict], None] | None = None,
+              on_start: Callable[[int], None] | None = None) -> tuple[dict[str, dict], int]:
+    """Run those of `cases` (of `sweep`'s base) not already done in the claimed folder
+    `root` (`root/cases/<case_id>`; `force`: run them all). Returns each case's row by case
+    id (a resumed one: status solved, skipped) and how many were resumed. The driver of
+    `run_sweep`, and of any search that generates its cases as it goes (`optim breakeven`)."""
     (root / "cases").mkdir(parents=True, exist_ok=True)
-    done = [] if force else [c for c in sweep.cases
+    done = [] if force else [c for c in cases
                              if case_valid(root / "cases" / c.case_id, c.case_id)]
     done_ids = {c.case_id for c in done}
-    todo = [c for c in sweep.cases if c.case_id not in done_ids]
+    todo = [c for c in cases if c.case_id not in done_ids]
     rows: dict[str, dict] = {c.case_id: {"case_id": c.case_id, "status": "solved",
                                          "skipped": True} for c in done}
     tasks = _prepare_tasks(sweep, root, todo)
@@ -455,10 +471,7 @@ def run_sweep(sweep: Sweep, out_root: Path, workers: int | None = None,
             rows[row["case_id"]] = row
             if on_case is not None:
                 on_case(row)
-    summary = summary_table(sweep, root, rows)
-    path = write_table_atomic(summary, root / "summary.parquet")
-    failed = int((~summary["status"].isin(SOLVED)).sum())
-    return SweepOutcome(summary, path, failed, len(done))
+    return rows, len(done)
 
 
 @contextmanager
