@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from optim.solver import MipProgress
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="Plan a power portfolio: self-mining, hosting, AI colocation, generation.")
 out_console = Console()
 err_console = Console(stderr=True)
@@ -426,6 +427,10 @@ def solve(
                                            "scenario with no new investment and compare: "
                                            "incremental NPV, IRR, payback (not with "
                                            "[futures]).")] = True,
+    report: Annotated[bool, typer.Option("--report", help="Also write report.html into the "
+                                         "results folder (optim report).")] = False,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write the results as an "
+                                              "Excel workbook to this file.")] = None,
 ) -> None:
     """Solve a scenario and write its results folder (with its log, optim.log).
 
@@ -458,6 +463,10 @@ def solve(
                               " (or give --out)")
         target = out or Path("results") / sc.scenario.name
         check_results_folder(target, force)
+        if xlsx is not None and xlsx.suffix.lower() != ".xlsx":
+            from optim.workbook import check_target
+
+            check_target(xlsx)
         log.info(f"results folder: {target.resolve()}")
         with phases:
             try:
@@ -476,6 +485,7 @@ def solve(
                 log.warning(_time_limit_warning(result.summary, sc.scenario.time_limit_s))
             phases("write")
             written = write_result(result, target, log.files(), force)
+            extras = _extras(written, report, xlsx)
         log.finish(0, written)
     except KeyboardInterrupt as exc:
         raise _stopped(exc, phases.stopped or "the run", None if placed or log.exit_code
@@ -496,7 +506,23 @@ def solve(
                           soft_wrap=True)
     else:
         _show(result, written)
+    for path in extras:
+        out_console.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)
     _leave()
+
+
+def _extras(results: Path, report: bool, xlsx: Path | None) -> list[Path]:
+    """`solve --report` and `--xlsx`: the HTML report and the workbook of the results."""
+    written = []
+    if report:
+        from optim.report_html import write_report
+
+        written.append(write_report(results))
+    if xlsx is not None:
+        from optim.workbook import write_workbook
+
+        written.append(write_workbook(results, xlsx))
+    return written
 
 
 @app.command()
@@ -743,6 +769,15 @@ def _register_breakeven() -> None:
 
 
 _register_breakeven()
+
+
+def _register_report() -> None:
+    from optim.report_cli import report
+
+    app.command()(report)
+
+
+_register_report()
 
 _exit_fast = False
 

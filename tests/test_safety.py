@@ -80,11 +80,12 @@ def test_force_writes_into_it_and_deletes_nothing(tmp_path: Path) -> None:
     after = _snapshot(work)
     assert {k: after[k] for k in before} == before  # every file of the user, unchanged
     assert set(after) - set(before) == {"summary.json", "investments.parquet",
-                                        "monthly.parquet", "optim.log", outdir.MARKER}
+                                        "monthly.parquet", "cashflow.parquet", "optim.log",
+                                        outdir.MARKER}
     marker = json.loads((work / outdir.MARKER).read_text())
     assert marker["tool"] == "optim" and marker["kind"] == "results"
-    assert marker["files"] == ["investments.parquet", "monthly.parquet", "optim.log",
-                               "summary.json"]
+    assert marker["files"] == ["cashflow.parquet", "investments.parquet", "monthly.parquet",
+                               "optim.log", "summary.json"]
     # now optim's folder: solving again needs no --force and still keeps the user's files
     again = _invoke("solve", scenario, "--out", work, "-q")
     assert again.exit_code == 0, again.output
@@ -177,8 +178,8 @@ def test_repeated_solves_replace_only_optims_own_files(tmp_path: Path) -> None:
         result = _invoke("solve", scenario, "--out", out, "-q")
         assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [outdir.MARKER, "investments.parquet", "monthly.parquet", "notes.txt", "optim.log",
-         "summary.json"])  # the old hourly.parquet (optim's) is gone, the notes stay
+        [outdir.MARKER, "cashflow.parquet", "investments.parquet", "monthly.parquet",
+         "notes.txt", "optim.log", "summary.json"])  # the old hourly.parquet (optim's) is gone, the notes stay
     assert _hidden_siblings(out) == []
     assert "exit code 0" in (out / "optim.log").read_text()
 
