@@ -203,7 +203,9 @@ def _solve_in_process(task: tuple, collect: bool = True) -> tuple[SolveOutcome,
 
 
 def _site_worker(task: tuple, send: Connection) -> None:
-    """A forked site worker: solve one site, send ("ok", outcome) or ("error", exception)."""
+    """A forked site worker: solve one site, send ("ok", outcome) or ("error", exception),
+    and leave at once: freeing its Pyomo model object by object would hold up the parent's
+    next worker."""
     _worker_init()
     try:
         message: tuple = ("ok", _solve_site(task))
@@ -215,6 +217,7 @@ def _site_worker(task: tuple, send: Connection) -> None:
         send.send(("error", SolverError(f"a site worker failed: {type(exc).__name__}: "
                                         f"{message[1]}")))
     send.close()
+    os._exit(0)
 
 
 def _worker_init() -> None:
@@ -413,6 +416,8 @@ GAP_FLOOR = 1e-9  # float noise of a recombined gap at mip_gap = 0 is ~1e-15
 WARM_START_RESOLUTION = "blocks:12"
 COARSE_START_RESOLUTION = "blocks:2"
 WARM_START_SHARE = 0.25  # of the time left, at most, for the warm start's blocks solve
+WARM_START_GAP = 0.02  # an incumbent is all a start gives: closing the coarse gap further
+# cost 60 s of a 35 x 120 run's 121 s (0.5 %) against 3 s at 2 %
 
 
 def _left(deadline: float | None) -> float | None:
@@ -632,7 +637,8 @@ def _investment_solve(run: Run, phases: Phases) -> None:
     if coarse is not None and run.tuning.warm_start:
         with phases("warm_start", "warm start"):
             left = _left(deadline)
-            start = _warm_start(core, run.scenario, run.series, coarse, mip_gap,
+            start = _warm_start(core, run.scenario, run.series, coarse,
+                                max(mip_gap, WARM_START_GAP),
                                 None if left is None else left * WARM_START_SHARE, run.options,
                                 phases.mip)
     with phases("solve"):

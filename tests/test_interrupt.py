@@ -240,7 +240,7 @@ def test_a_stop_during_the_hourly_resolve_ends_its_workers(tmp_path: Path, signu
                                                            whole_group: bool, code: int) -> None:
     """The status line counts the sites re-solved. Ctrl-C reaches the workers too, SIGTERM
     only the parent: either way the run stops within seconds and no worker survives."""
-    path = portfolio(tmp_path / "case", sites=4, months=24, resolution="blocks:4")
+    path = portfolio(tmp_path / "case", sites=4, months=36, resolution="blocks:4")
     out = tmp_path / "results"
     run = Run(["solve", str(path), "--out", str(out)], tmp_path,
               OPTIM_TUNING="resolve_workers=3")
