@@ -104,7 +104,9 @@ def _matrix_rows(indptr: np.ndarray, cols: np.ndarray, coefs: np.ndarray, sense:
     rhs_list = np.broadcast_to(np.asarray(rhs, float), (len(indptr) - 1,)).tolist()
     lower = rhs_list if sense in (">=", "==") else [None] * len(rhs_list)
     upper = rhs_list if sense in ("<=", "==") else [None] * len(rhs_list)
-    return MatrixRows(coefs.tolist(), cols.tolist(), indptr.tolist(), lower, upper, variables)
+    used, local = np.unique(cols, return_inverse=True)  # the component keeps only its own
+    return MatrixRows(coefs.tolist(), local.tolist(), indptr.tolist(), lower, upper,
+                      [variables[c] for c in used.tolist()])
 
 
 def _within_bounds(value: float, lb: float | None, ub: float | None) -> float:
