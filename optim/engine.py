@@ -203,9 +203,7 @@ def _solve_in_process(task: tuple, collect: bool = True) -> tuple[SolveOutcome,
 
 
 def _site_worker(task: tuple, send: Connection) -> None:
-    """A forked site worker: solve one site, send ("ok", outcome) or ("error", exception),
-    and leave at once: freeing its Pyomo model object by object would hold up the parent's
-    next worker."""
+    """A forked site worker: solve one site, send ("ok", outcome) or ("error", exception)."""
     _worker_init()
     try:
         message: tuple = ("ok", _solve_site(task))
@@ -217,7 +215,6 @@ def _site_worker(task: tuple, send: Connection) -> None:
         send.send(("error", SolverError(f"a site worker failed: {type(exc).__name__}: "
                                         f"{message[1]}")))
     send.close()
-    os._exit(0)
 
 
 def _worker_init() -> None:

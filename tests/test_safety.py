@@ -177,9 +177,10 @@ def test_repeated_solves_replace_only_optims_own_files(tmp_path: Path) -> None:
     for _ in range(2):
         result = _invoke("solve", scenario, "--out", out, "-q")
         assert result.exit_code == 0, result.output
+    # the old hourly.parquet (optim's) is gone, the notes stay
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [outdir.MARKER, "cashflow.parquet", "investments.parquet", "monthly.parquet",
-         "notes.txt", "optim.log", "summary.json"])  # the old hourly.parquet (optim's) is gone, the notes stay
+         "notes.txt", "optim.log", "summary.json"])
     assert _hidden_siblings(out) == []
     assert "exit code 0" in (out / "optim.log").read_text()
 
