@@ -744,40 +744,16 @@ def _sweep(sweep_file: Path, out: Path, workers: int | None, scheduler: str | No
     return (6 if outcome.failed else 0), outcome.path.parent
 
 
-def _register_headroom() -> None:
-    from optim.headroom_cli import headroom
+def _register(commands: tuple[tuple[str, str], ...]) -> None:
+    """Add the commands that live in modules of their own: (module, function) pairs."""
+    import importlib
 
-    app.command()(headroom)
-
-
-_register_headroom()
-
-
-def _register_futures() -> None:
-    from optim.futures_cli import futures
-
-    app.command()(futures)
+    for module, name in commands:
+        app.command()(getattr(importlib.import_module(module), name))
 
 
-_register_futures()
-
-
-def _register_breakeven() -> None:
-    from optim.breakeven_cli import breakeven
-
-    app.command()(breakeven)
-
-
-_register_breakeven()
-
-
-def _register_report() -> None:
-    from optim.report_cli import report
-
-    app.command()(report)
-
-
-_register_report()
+_register((("optim.headroom_cli", "headroom"), ("optim.futures_cli", "futures"),
+           ("optim.breakeven_cli", "breakeven"), ("optim.report_cli", "report")))
 
 _exit_fast = False
 

@@ -20,7 +20,6 @@ from scipy.optimize import brentq
 PLAN, BASELINE = "plan", "baseline"
 PORTFOLIO = "portfolio"
 CHARGES = "capital_charges_usd"
-CASH_COLUMNS = ("ebitda_usd", "capex_usd", "free_cash_flow_usd", "terminal_value_usd")
 IRR_LOW, IRR_HIGH = -0.99, 100.0  # annual rates searched for the IRR
 
 
@@ -46,8 +45,6 @@ def monthly_cash_flows(monthly: pd.DataFrame, investments: pd.DataFrame,
     frame.insert(0, "case", case)
     plan = [*ids, "site"]
     frame["ebitda_usd"] = frame[lines].sum(axis=1)
-    capex = investments.groupby(["site", "month"])["capex_usd"].sum() if len(investments) \
-        else pd.Series(dtype=float)
     if ids and len(investments):
         own = investments.groupby(["future", "site", "month"])["capex_usd"].sum()
         shared = own.xs("", level="future") if "" in own.index.get_level_values(0) \
@@ -57,6 +54,8 @@ def monthly_cash_flows(monthly: pd.DataFrame, investments: pd.DataFrame,
         frame["capex_usd"] = own_capex.fillna(0.0).to_numpy() + \
             shared_capex.fillna(0.0).to_numpy()
     else:
+        capex = investments.groupby(["site", "month"])["capex_usd"].sum() \
+            if len(investments) else pd.Series(dtype=float)
         keys = pd.MultiIndex.from_frame(frame[["site", "month"]])
         frame["capex_usd"] = capex.reindex(keys).fillna(0.0).to_numpy()
     frame["free_cash_flow_usd"] = frame["ebitda_usd"] - frame["capex_usd"]

@@ -414,8 +414,8 @@ WARM_START_RESOLUTION = "blocks:12"
 COARSE_START_RESOLUTION = "blocks:2"
 WARM_START_SHARE = 0.25  # of the time left, at most, for the warm start's blocks solve
 WARM_START_GAP = 0.02  # a blocks:K run's start (from blocks:2): closing the coarse gap to
-# 0.5 % cost 60 s of a 35 x 120 run's 121 s, against 3 s at 2 %. An hourly run's start
-# (from blocks:12, cheap) keeps the requested gap: at 2 % the 5 x 12 hourly MIP took 33 s, not 22
+# 0.5 % cost 60 s of a 35 x 120 run's 121 s, against 3 s at 2 %. An hourly run's start (from
+# blocks:12, 0.14 s on the 5 x 12 bench) costs little at the requested gap and keeps it
 
 
 def _left(deadline: float | None) -> float | None:

@@ -980,17 +980,11 @@ def render_solve(folder: SolveFolder) -> str:
 # --------------------------------------------------------------------------- a sweep
 
 
-def sweep_paths(summary: pd.DataFrame) -> list[str]:
-    """The sweep's paths: the summary's columns between `case` and `status`."""
-    cols = list(summary.columns)
-    if "case" not in cols or "status" not in cols:
-        return []
-    return cols[cols.index("case") + 1:cols.index("status")]
-
-
 def sweep_axes(summary: pd.DataFrame) -> list[str]:
     """The sweep paths that take at least two values among the cases."""
-    return [p for p in sweep_paths(summary)
+    from optim.sweep import summary_paths
+
+    return [p for p in summary_paths(summary)
             if summary[p].dropna().astype(str).nunique() >= 2]
 
 
@@ -1006,7 +1000,7 @@ def render_sweep(folder: SweepFolder) -> str:
     for col in ("npv_usd", "status"):
         if col not in summary:
             summary[col] = np.nan if col == "npv_usd" else "unknown"
-    paths = sweep_paths(summary)
+    paths = sweeps.summary_paths(summary)
     for p in paths:
         if summary[p].map(lambda v: isinstance(v, (list, tuple, np.ndarray))).any():
             summary[p] = summary[p].map(lambda v: None if v is None else str(list(v)))

@@ -77,13 +77,13 @@ class StandardForm:
         col_label, row_label = label[:n_cols], label[n_cols:]
         first = np.full(n, n_cols, np.int64)
         np.minimum.at(first, col_label, np.arange(n_cols))
+        order = np.argsort(first, kind="stable")
         rank = np.empty(n, np.int64)
-        rank[np.argsort(first, kind="stable")] = np.arange(n)
-        entries = np.bincount(col_label, weights=np.diff(self.a.indptr), minlength=n)[
-            np.argsort(first, kind="stable")]
+        rank[order] = np.arange(n)
+        filled = np.cumsum(np.bincount(col_label, weights=np.diff(self.a.indptr),
+                                       minlength=n)[order]) // max(min_entries, 1)
         group_of_rank = np.zeros(n, np.int64)
-        group_of_rank[1:] = np.cumsum(np.cumsum(entries)[:-1] // max(min_entries, 1) !=
-                                      np.cumsum(entries)[1:] // max(min_entries, 1))
+        group_of_rank[1:] = np.cumsum(filled[:-1] != filled[1:])
         col_group, row_group = group_of_rank[rank[col_label]], group_of_rank[rank[row_label]]
         cols_by = np.argsort(col_group, kind="stable")
         rows_by = np.argsort(row_group, kind="stable")

@@ -544,6 +544,15 @@ def _headline(investments: pd.DataFrame, sites: list[str]) -> dict[str, float]:
             for key in totals.columns}
 
 
+def summary_paths(summary: pd.DataFrame) -> list[str]:
+    """The sweep paths of a summary table (`summary_table`): its columns between `case` and
+    `status`."""
+    columns = list(summary.columns)
+    if "case" not in columns or "status" not in columns:
+        return []
+    return columns[columns.index("case") + 1:columns.index("status")]
+
+
 def summary_table(sweep: Sweep, root: Path, rows: dict[str, dict]) -> pd.DataFrame:
     """One row per case: overrides, status, NPVs, lines, headline decisions, gap, timings."""
     sites = [s["name"] for s in sweep.base_raw.get("site", [])]

@@ -27,7 +27,7 @@ from optim.option import Headline, headlines
 from optim.outdir import _writable
 from optim.results import flow_labels, line_labels, state_labels
 from optim.results_folder import SolveFolder, SweepFolder, load
-from optim.sweep import tornado
+from optim.sweep import summary_paths, tornado
 
 SOURCE = "workbook"
 SUFFIX = ".xlsx"
@@ -296,12 +296,6 @@ def _solve_sheets(book: xlsxwriter.Workbook, styles: _Styles, folder: SolveFolde
 # ------------------------------------------------------------------------ a sweep's sheets
 
 
-def sweep_axes(summary: pd.DataFrame) -> list[str]:
-    """The sweep paths of a sweep's summary: its columns between `case` and `status`."""
-    columns = list(summary.columns)
-    return columns[columns.index("case") + 1:columns.index("status")]
-
-
 def ranked(summary: pd.DataFrame) -> pd.DataFrame:
     """The cases by NPV, best first (unsolved ones last), numbered from 1 in `rank`."""
     out = summary.sort_values("npv_usd", ascending=False, na_position="last", kind="stable",
@@ -332,7 +326,7 @@ def _sweep_sheets(book: xlsxwriter.Workbook, styles: _Styles, folder: SweepFolde
     if not {"case", "status"} <= set(summary.columns):
         raise InputError(f"{folder.path}: summary.parquet is not a sweep summary (no case "
                          "or status column): run the sweep again", SOURCE)
-    axes = sweep_axes(summary)
+    axes = summary_paths(summary)
     cases = ranked(summary)
     _key_value(book, styles, "summary", _sweep_summary(folder, cases, axes))
     _table(book, styles, "cases", cases, list(cases.columns).index("case") + 1)
