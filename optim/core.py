@@ -255,6 +255,7 @@ class Core:
         self._col_ub: list[float] = []
         self._col_integer: list[bool] = []
         self._fixed_cols: dict[int, float] = {}
+        self.solution: np.ndarray | None = None  # a block-by-block solve's column values
         self.lp = RowStore()
         self._cost = np.zeros(0)
         self._offset = 0.0
@@ -737,6 +738,18 @@ class Core:
                              np.asarray(self._col_ub, float), np.asarray(self._col_integer, bool),
                              self._fixed_cols, self._cost, self._offset)
 
+    def keep_solution(self, columns: np.ndarray, values: np.ndarray) -> None:
+        """Keep a solve's values of some columns (the rest: fixed values, or 0 for columns
+        in no row) as the model's solution, without loading them into Pyomo variables."""
+        x = np.zeros(len(self.vars))
+        if self._fixed_cols:
+            x[np.fromiter(self._fixed_cols, np.int64)] = list(self._fixed_cols.values())
+        x[columns] = values
+        self.solution = x
+
     def values(self) -> np.ndarray:
-        """The current value of every registered column (after a solve)."""
+        """The value of every registered column after a solve: the kept solution of a
+        block-by-block solve, else the Pyomo variables' values."""
+        if self.solution is not None:
+            return self.solution
         return np.array([v.value if v.value is not None else 0.0 for v in self.vars], float)

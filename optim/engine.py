@@ -397,13 +397,16 @@ def _solve(core: Core, mip_gap: float, time_limit_s: float | None,
     """Solve a built model, handed to HiGHS as Tuning.handoff says: the rows the Core
     recorded ("rows"; an LP block by block with "blocks") or Pyomo's standard form of its
     expressions ("pyomo"); the same LP either way."""
+    core.solution = None
     if handoff == "pyomo":
         return solve_model(core.m, mip_gap, time_limit_s, options, core.objective_unit_usd,
                            start, on_mip, abandon=abandon)
     form = core.standard_form()
     if handoff == "blocks" and not form.integer.any():
-        return solve_blocks(form, core.vars, options, core.objective_unit_usd,
-                            time_limit_s=time_limit_s)
+        outcome, values = solve_blocks(form, options, core.objective_unit_usd,
+                                       time_limit_s=time_limit_s)
+        core.keep_solution(form.columns, values)
+        return outcome
     return solve_model(core.m, mip_gap, time_limit_s, options, core.objective_unit_usd, start,
                        on_mip, abandon=abandon, compile_with=lambda _model: compile_form(
                            [core.vars[c] for c in form.columns], form))

@@ -96,7 +96,7 @@ class Compiled:
     """A Pyomo model in HiGHS's form: kept so that a later step (an IIS, a re-solve with
     changed bounds or costs) can reuse it without compiling again."""
 
-    columns: list  # the Pyomo variables, in column order
+    columns: list | np.ndarray  # the Pyomo variables (or column numbers), in column order
     lp: highspy.HighsLp
     integrality: np.ndarray
     offset: float
@@ -158,9 +158,10 @@ def compile_model(model: pyo.ConcreteModel) -> Compiled:
     return compile_form(columns, form, maximize, t0)
 
 
-def compile_form(columns: list, form: StandardForm, maximize: bool = True,
+def compile_form(columns: list | np.ndarray, form: StandardForm, maximize: bool = True,
                  t0: float | None = None) -> Compiled:
-    """A standard form as a HiGHS LP/MIP; `columns` are the Pyomo variables of its columns.
+    """A standard form as a HiGHS LP/MIP; `columns` are the Pyomo variables of its columns
+    (or only their numbers, when the solution goes to `solve_compiled`'s `on_values`).
     `t0` (a time.perf_counter()) starts the compile's clock, if earlier than now."""
     t0 = time.perf_counter() if t0 is None else t0
     inf = highspy.kHighsInf
@@ -265,9 +266,11 @@ def _wait_stopped(thread: threading.Thread) -> None:
 def solve_compiled(compiled: Compiled, mip_gap: float, time_limit_s: float | None,
                    options: dict[str, object] | None = None, objective_unit: float = 1.0,
                    start: Start | None = None, on_mip: OnMip | None = None,
-                   deadline: float | None = None, abandon: bool = False) -> SolveOutcome:
+                   deadline: float | None = None, abandon: bool = False,
+                   on_values: Callable[[np.ndarray], None] | None = None) -> SolveOutcome:
     """Solve a compiled model with HiGHS, classify the outcome and load the solution
-    values into its Pyomo variables. `handoff_s` counts the compile and the hand-off.
+    values into its Pyomo variables (or hand them, in column order, to `on_values`).
+    `handoff_s` counts the compile and the hand-off.
 
     `time_limit_s` (or an earlier `deadline`, a time.perf_counter() value covering the
     compile too) is wall clock for the whole solve: HiGHS's own limit starts only after
@@ -324,8 +327,11 @@ def solve_compiled(compiled: Compiled, mip_gap: float, time_limit_s: float | Non
         values = np.asarray(h.getSolution().col_value)
         if is_mip:
             values = np.where(integrality == 1, np.round(values), values)
-        for v, x in zip(columns, values, strict=True):
-            v.set_value(float(x), skip_validation=True)
+        if on_values is not None:
+            on_values(values)
+        else:
+            for v, x in zip(columns, values.tolist(), strict=True):
+                v.set_value(x, skip_validation=True)
     bound = (info.mip_dual_bound if is_mip else objective) if objective is not None else None
     if status == OPTIMAL and not is_mip:
         bound = objective
@@ -339,26 +345,32 @@ def solve_compiled(compiled: Compiled, mip_gap: float, time_limit_s: float | Non
 BLOCK_ENTRIES = 100_000  # matrix entries per HiGHS call when an LP is solved block by block
 
 
-def solve_blocks(form: StandardForm, variables: list, options: dict[str, object] | None,
+def solve_blocks(form: StandardForm, options: dict[str, object] | None,
                  objective_unit: float = 1.0, min_entries: int = BLOCK_ENTRIES,
-                 time_limit_s: float | None = None) -> SolveOutcome:
+                 time_limit_s: float | None = None) -> tuple[SolveOutcome, np.ndarray]:
     """A pure LP solved block by block (StandardForm.blocks: exact, since nothing couples
-    the blocks), the values loaded into `variables` (the Pyomo variable of every Core
-    column). Simplex work grows faster than the LP, so a 120-month site's hourly LP in
-    ten yearly blocks solved 2.7x faster than whole. The outcome adds the blocks up;
-    `time_limit_s` bounds them all together."""
+    the blocks): the outcome, adding the blocks up, and the value of each of the form's
+    columns (NaN where a block has no solution). Simplex work grows faster than the LP, so
+    a 120-month site's hourly LP in ten yearly blocks solved 2.7x faster than whole. The
+    values are not loaded into Pyomo variables: for the 35 x 60 bench's sites that loop
+    (and reading them back) cost a fifth of the re-solve's time outside HiGHS.
+    `time_limit_s` bounds all the blocks together."""
     deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
-    with PauseGC():
-        parts = [solve_compiled(compile_form([variables[c] for c in part.columns], part),
-                                0.0, None, options, deadline=deadline)
-                 for part in (form.part(cols, rows) for cols, rows in form.blocks(min_entries))]
+    values = np.full(len(form.columns), np.nan)
+
+    def keep(cols: np.ndarray) -> Callable[[np.ndarray], None]:
+        return lambda x: values.__setitem__(cols, x)
+
+    parts = [solve_compiled(compile_form(cols, form.part(cols, rows)), 0.0, None, options,
+                            deadline=deadline, on_values=keep(cols))
+             for cols, rows in form.blocks(min_entries)]
     worst = next((o for o in parts if o.status == INFEASIBLE), None) or \
         next((o for o in parts if o.status != OPTIMAL), None)
     n_col, n_row = sum(o.n_variables for o in parts), sum(o.n_constraints for o in parts)
     handoff_s, solve_s = sum(o.handoff_s for o in parts), sum(o.solve_s for o in parts)
     if worst is not None:
         return SolveOutcome(worst.status, worst.highs_status, None, None, None, n_col, 0,
-                            n_row, handoff_s, solve_s)
+                            n_row, handoff_s, solve_s), values
     objective = (sum(o.objective_usd for o in parts) + form.offset) * objective_unit
     return SolveOutcome(OPTIMAL, f"Optimal ({len(parts)} independent blocks)", objective,
-                        objective, 0.0, n_col, 0, n_row, handoff_s, solve_s)
+                        objective, 0.0, n_col, 0, n_row, handoff_s, solve_s), values

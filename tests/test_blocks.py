@@ -52,4 +52,11 @@ def test_a_re_solve_block_by_block_equals_the_whole_lp(name: str) -> None:
     assert split.status == whole.status == "optimal"
     assert split.objective_usd == pytest.approx(whole.objective_usd, rel=1e-9, abs=1e-6)
     assert "independent blocks" in split.highs_status
-    assert all(v.value is not None for v in core.vars)
+    form, x = core.standard_form(), core.values()
+    assert np.isfinite(x).all()
+    kept = x[form.columns]
+    assert (form.a @ kept >= form.row_lower - 1e-6).all()
+    assert (form.a @ kept <= form.row_upper + 1e-6).all()
+    assert ((kept >= form.col_lower - 1e-9) & (kept <= form.col_upper + 1e-9)).all()
+    assert (form.cost @ kept + form.offset) * core.objective_unit_usd == pytest.approx(
+        split.objective_usd, rel=1e-9, abs=1e-6)

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from optim.engine import solve
+from optim.problem import merge_identical_hours
 from optim.scenario import parse_scenario
 from optim.series import Horizon, Series
 from optim.tuning import Tuning
@@ -237,3 +238,18 @@ def test_warm_start_from_blocks_changes_no_npv(case: tuple[dict, dict]) -> None:
     assert warm["verified"] and cold["verified"]
     assert cold["warm_start_s"] == 0
     assert abs(warm["npv_usd"] - cold["npv_usd"]) <= TOL * max(1.0, abs(cold["npv_usd"]))
+
+
+@given(st.integers(1, 200), st.integers(1, 6), st.integers(1, 4), st.randoms(use_true_random=False))
+def test_merged_steps_are_the_distinct_rows_in_first_occurrence_order(
+        n: int, width: int, levels: int, rnd: object) -> None:
+    """merge_identical_hours numbers hours exactly as distinct rows, ranked by first hour
+    (the reference: numpy's sort-based unique over rows)."""
+    data = np.array([[rnd.randrange(levels) * 0.5 - 1.0 for _ in range(width)]
+                     for _ in range(n)])
+    step = merge_identical_hours(data)
+    _, first, inverse = np.unique(data, axis=0, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), int)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    assert step.tolist() == rank[inverse.ravel()].tolist()
+    assert (data[np.unique(step, return_index=True)[1]][step] == data).all()
