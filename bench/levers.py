@@ -72,7 +72,9 @@ BLOCKS_LEVERS = (
           "expressions instead of the rows the Core recorded", "direct_handoff=false",
           exact=True),
     Lever("re-solve presolve", "HiGHS presolve on for the re-solve's LPs",
-          "resolve_presolve=true", exact=True),
+          "resolve_presolve=on", exact=True),
+    Lever("no re-solve presolve", "HiGHS presolve off for every re-solve LP (no probe for "
+          "tiny blocks)", "resolve_presolve=off", exact=True),
     Lever("whole LP", "each site's re-solve LP solved whole, not block by block",
           "split_blocks=false", exact=True),
 )

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
 
 PLAN, BASELINE = "plan", "baseline"
 PORTFOLIO = "portfolio"
@@ -116,6 +115,8 @@ def irr(flows: np.ndarray, terminal: float) -> float | None:
     f_lo, f_hi = _npv_at(IRR_LOW, flows, terminal), _npv_at(IRR_HIGH, flows, terminal)
     if not (np.isfinite(f_lo) and np.isfinite(f_hi)) or f_lo * f_hi >= 0:
         return None
+    from scipy.optimize import brentq  # 0.2 s to import: only where an IRR is asked
+
     return float(brentq(_npv_at, IRR_LOW, IRR_HIGH, args=(flows, terminal), xtol=1e-12,
                         maxiter=500))
 

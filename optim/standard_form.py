@@ -11,6 +11,7 @@ constant, and columns no row or cost uses are left out, as Pyomo's compiler does
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -43,6 +44,15 @@ class RowStore:
         self.n_rows += n
 
 
+class Block(NamedTuple):
+    """A group of independent components of an LP: its columns' and rows' positions and
+    the matrix entries of its largest component."""
+
+    cols: np.ndarray
+    rows: np.ndarray
+    largest_entries: int
+
+
 @dataclass
 class StandardForm:
     """lower <= A x <= upper, col_lower <= x <= col_upper, maximise cost x + offset."""
@@ -63,14 +73,14 @@ class StandardForm:
                             self.col_lower[cols], self.col_upper[cols], self.integer[cols],
                             self.row_lower[rows], self.row_upper[rows], self.cost[cols], 0.0)
 
-    def blocks(self, min_entries: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The LP's independent blocks, as (columns, rows) positions: the connected
-        components of its rows and columns (no row holds columns of two of them, and the
-        objective is a sum over columns, so the LP is solved exactly block by block; in a
-        re-solve with the decisions fixed they are the windows of hours that nothing
-        couples: an hour, a month with a monthly commitment, a hosting contract block).
-        Consecutive components (ordered by their first column) are grouped until a group
-        holds `min_entries` matrix entries, so that tiny blocks do not each cost a solve."""
+    def blocks(self, min_entries: int) -> list[Block]:
+        """The LP's independent blocks: the connected components of its rows and columns
+        (no row holds columns of two of them, and the objective is a sum over columns, so
+        the LP is solved exactly block by block; in a re-solve with the decisions fixed they
+        are the windows of hours that nothing couples: an hour, a month with a monthly
+        commitment, a hosting contract block). Consecutive components (ordered by their
+        first column) are grouped until a group holds `min_entries` matrix entries, so that
+        tiny blocks do not each cost a solve."""
         n_rows, n_cols = self.a.shape
         graph = sp.bmat([[None, self.a.T], [self.a, None]], format="csr")
         n, label = connected_components(graph, directed=False)
@@ -80,8 +90,8 @@ class StandardForm:
         order = np.argsort(first, kind="stable")
         rank = np.empty(n, np.int64)
         rank[order] = np.arange(n)
-        filled = np.cumsum(np.bincount(col_label, weights=np.diff(self.a.indptr),
-                                       minlength=n)[order]) // max(min_entries, 1)
+        entries = np.bincount(col_label, weights=np.diff(self.a.indptr), minlength=n)[order]
+        filled = np.cumsum(entries) // max(min_entries, 1)
         group_of_rank = np.zeros(n, np.int64)
         group_of_rank[1:] = np.cumsum(filled[:-1] != filled[1:])
         col_group, row_group = group_of_rank[rank[col_label]], group_of_rank[rank[row_label]]
@@ -90,8 +100,10 @@ class StandardForm:
         n_groups = int(group_of_rank[-1]) + 1 if n else 0
         col_split = np.searchsorted(col_group[cols_by], np.arange(1, n_groups))
         row_split = np.searchsorted(row_group[rows_by], np.arange(1, n_groups))
-        return list(zip(np.split(cols_by, col_split), np.split(rows_by, row_split),
-                        strict=True))
+        largest = np.zeros(n_groups, np.int64)
+        np.maximum.at(largest, group_of_rank, entries.astype(np.int64))
+        return [Block(c, r, int(e)) for c, r, e in zip(
+            np.split(cols_by, col_split), np.split(rows_by, row_split), largest, strict=True)]
 
 
 def standard_form(store: RowStore, n_cols: int, col_lower: np.ndarray, col_upper: np.ndarray,

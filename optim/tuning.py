@@ -12,10 +12,13 @@ import os
 from dataclasses import dataclass
 
 from optim.errors import InputError
+from optim.solver import PROBE
 
 ENV = "OPTIM_TUNING"
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 DECOMPOSE = ("hourly", "always", "never")
+PRESOLVE = ("off", "on", PROBE)
+CHOICES = {"decompose": DECOMPOSE, "resolve_presolve": PRESOLVE}
 
 
 @dataclass(frozen=True)
@@ -38,10 +41,13 @@ class Tuning:
     split_blocks: an LP (a re-solve, its decisions fixed) whose rows and columns fall into
         independent blocks (windows of hours nothing couples) is solved block by block,
         exactly (optim.standard_form.StandardForm.blocks; needs direct_handoff).
-    resolve_presolve: HiGHS presolve for the hourly re-solve's LPs (investments fixed).
-        Off by default: on these LPs presolve costs more than it saves (a 60-month site's
-        LP 3.4 s -> 1.5 s without it, same optimum); a `[solver] presolve` of the scenario
-        still wins.
+    resolve_presolve: HiGHS presolve for the hourly re-solve's LPs (investments fixed):
+        "off", "on", or "probe" (the default): off, except for a site's groups of tiny
+        blocks (an hour alone) once the first shows that presolve solves them outright.
+        Presolve shrinks a block it cannot solve too little to repay itself (a 60-month
+        site's LP 3.4 s with it, 1.5 s without), but solves an hour whose few columns
+        share one row 2-3x faster than dual simplex (optim.solver.solve_blocks). A
+        `[solver] presolve` of the scenario still wins.
     """
 
     merge_hours: bool = True
@@ -49,7 +55,7 @@ class Tuning:
     decompose: str = "hourly"
     warm_start: bool = True
     direct_handoff: bool = True
-    resolve_presolve: bool = False
+    resolve_presolve: str = PROBE
     split_blocks: bool = True
 
     @property
@@ -76,11 +82,12 @@ class Tuning:
                     values[key] = int(raw)
                 else:
                     problems.append(f"{key} = {raw!r}: expected a whole number >= 1")
-            elif key == "decompose":
-                if raw in DECOMPOSE:
+            elif key in CHOICES:
+                if raw in CHOICES[key]:
                     values[key] = raw
                 else:
-                    problems.append(f"{key} = {raw!r}: expected one of {', '.join(DECOMPOSE)}")
+                    problems.append(f"{key} = {raw!r}: expected one of "
+                                    f"{', '.join(CHOICES[key])}")
             elif raw.lower() in _TRUE | _FALSE:
                 values[key] = raw.lower() in _TRUE
             else:
@@ -95,7 +102,7 @@ class Tuning:
 
     def resolve_options(self, options: dict[str, object]) -> dict[str, object]:
         """HiGHS options of the hourly re-solve's LPs."""
-        return options if self.resolve_presolve else {"presolve": "off", **options}
+        return {"presolve": self.resolve_presolve, **options}
 
     def decomposes(self, resolution: str) -> bool:
         return self.decompose == "always" or (self.decompose == "hourly" and

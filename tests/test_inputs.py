@@ -247,9 +247,11 @@ def test_tuning_from_environment_names_every_bad_entry() -> None:
         Tuning(merge_hours=False, resolve_workers=2)
     assert Tuning.from_env("") == Tuning()
     with pytest.raises(InputError) as err:
-        Tuning.from_env("merge_hour=1,resolve_workers=0,warm_start=maybe,decompose=yes")
+        Tuning.from_env("merge_hour=1,resolve_workers=0,warm_start=maybe,decompose=yes,"
+                        "resolve_presolve=true")
     text = str(err.value)
-    assert text.startswith("OPTIM_TUNING: 4 problems")
+    assert text.startswith("OPTIM_TUNING: 5 problems")
     assert "decompose = 'yes': expected one of hourly, always, never" in text
+    assert "resolve_presolve = 'true': expected one of off, on, probe" in text
     assert "'merge_hour=1'" in text and "resolve_workers = '0'" in text
     assert "warm_start = 'maybe'" in text
