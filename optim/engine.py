@@ -203,8 +203,12 @@ def _solve_in_process(task: tuple, collect: bool = True) -> tuple[SolveOutcome,
 
 
 def _site_worker(task: tuple, send: Connection) -> None:
-    """A forked site worker: solve one site, send ("ok", outcome) or ("error", exception)."""
+    """A forked site worker: solve one site, send ("ok", outcome) or ("error", exception).
+    The process ends after one site, so its collector is off: the model's objects are
+    freed by the exit, and the collections a build triggers cost 3 % of a 35 x 60 site's
+    re-solve."""
     _worker_init()
+    gc.disable()
     try:
         message: tuple = ("ok", _solve_site(task))
     except Exception as exc:  # noqa: BLE001 (raised again in the parent)

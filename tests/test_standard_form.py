@@ -87,3 +87,25 @@ def test_a_constraint_made_outside_the_core_is_refused() -> None:
     core.m.stray = pyo.Constraint(expr=core.vars[0] <= 1.0)
     with pytest.raises(RuntimeError, match="1 Pyomo constraints were added outside"):
         core.standard_form()
+
+
+def test_the_objective_expression_is_built_when_first_read() -> None:
+    """A re-solve hands its arrays to HiGHS and never reads the Pyomo objective; whoever
+    does (a clone first, then Pyomo's value) gets constant + coefs . x exactly."""
+    import pyomo.environ as pyo
+
+    from optim.core import LinearObjective
+
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var([0, 1, 2], bounds=(0, 4))
+    m.npv = LinearObjective(2.0, [3.0, -1.0, 0.5], [m.x[0], m.x[1], m.x[2]], pyo.maximize)
+    assert m.npv._terms is not None
+    copy = m.clone()
+    for model in (m, copy):
+        for i, v in enumerate((1.0, 2.0, 4.0)):
+            model.x[i].value = v
+        assert pyo.value(model.npv) == pytest.approx(2.0 + 3.0 - 2.0 + 2.0)
+        assert model.npv._terms is None
+        assert {id(v) for v in pyo.expr.identify_variables(model.npv.expr)} == \
+            {id(model.x[i]) for i in range(3)}
+        assert model.npv.sense == pyo.maximize
