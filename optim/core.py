@@ -76,6 +76,32 @@ class _RowData(_MatrixConstraintData):
                         self.upper if self.upper is not None else self.lower)
 
 
+class _Rows(Sequence):
+    """The row objects of a MatrixRows, made when first used: counting them (all the
+    recorded standard form asks) needs none, and making them was 12 % of a site's build."""
+
+    def __init__(self, n: int, owner: weakref.ref) -> None:
+        self._n, self._owner, self._rows = n, owner, None
+
+    def _made(self) -> tuple:
+        if self._rows is None:
+            self._rows = tuple(_RowData(i, self._owner) for i in range(self._n))
+        return self._rows
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: int) -> _RowData:
+        return self._made()[i]
+
+    def __iter__(self) -> Iterator[_RowData]:
+        return iter(self._made())
+
+    def __deepcopy__(self, memo: dict) -> _Rows:
+        """A cloned model's rows belong to the clone's component (copied first)."""
+        return _Rows(self._n, weakref.ref(memo[id(self._owner())]))
+
+
 class MatrixRows(MatrixConstraint):
     """Pyomo's MatrixConstraint (rows from CSR arrays, no expression built per row), with
     the interface every indexed constraint has in Pyomo 6.10: `values(sort)` and friends,
@@ -85,8 +111,7 @@ class MatrixRows(MatrixConstraint):
         if self._constructed:
             return
         self._constructed = True
-        ref = weakref.ref(self)
-        self._data = tuple(_RowData(i, ref) for i in range(len(self._lower)))
+        self._data = _Rows(len(self._lower), weakref.ref(self))
 
     def keys(self, sort: object = None, ordered: object = None) -> Iterator[int]:
         return iter(range(len(self._data)))
@@ -99,23 +124,24 @@ class MatrixRows(MatrixConstraint):
 
 
 class LinearObjective(ScalarObjective):
-    """`constant + coefs . variables` as a Pyomo objective whose expression is built when
-    first read (Pyomo's compiler and writers, `value(model.npv)`, a user's `.expr`), not
-    when the model is built: a re-solve hands its arrays straight to HiGHS, and the
-    expression it never reads was 15 % of a site's model build (35 x 60 bench)."""
+    """`constant + sum(coefs[k] * variables[columns[k]])` as a Pyomo objective whose
+    expression is built when first read (Pyomo's compiler and writers, `value(model.npv)`,
+    a user's `.expr`), not when the model is built: a re-solve hands its arrays straight
+    to HiGHS, and the expression it never reads was 15 % of a site's build (35 x 60)."""
 
-    def __init__(self, constant: float, coefs: list[float], variables: list,
-                 sense: int) -> None:
+    def __init__(self, constant: float, coefs: np.ndarray, columns: np.ndarray,
+                 variables: list, sense: int) -> None:
         super().__init__(expr=constant, sense=sense)
-        self._terms: tuple | None = (constant, coefs, variables)
+        self._terms: tuple | None = (constant, coefs, columns, variables)
 
     @property
     def args(self) -> tuple:
         if self._terms is not None:
-            constant, coefs, variables = self._terms
+            constant, coefs, columns, variables = self._terms
             self._terms = None
-            self.set_value(LinearExpression(constant=constant, linear_coefs=coefs,
-                                            linear_vars=variables))
+            self.set_value(LinearExpression(
+                constant=constant, linear_coefs=np.asarray(coefs, float).tolist(),
+                linear_vars=[variables[c] for c in np.asarray(columns).tolist()]))
         return self._args_
 
 
@@ -265,7 +291,8 @@ class Core:
         self.problem = self.problems[0]
         self.m = pyo.ConcreteModel(name=self.problem.name)
         self.vars: list = []
-        self._col: dict[int, int] = {}
+        self._col: dict[int, int] = {}  # id(variable) -> column; see _column_map
+        self._col_pending: list[tuple[list, int]] = []
         self._terms: dict[tuple[str, int, int], list[tuple[np.ndarray, np.ndarray]]] = \
             defaultdict(list)
         self._row_const: dict[tuple[str, int, int], np.ndarray] = {}
@@ -281,7 +308,7 @@ class Core:
         self.lp = RowStore()
         self._cost = np.zeros(0)
         self._offset = 0.0
-        self._shared: dict[DecisionKey, object] = {}
+        self._shared: dict[DecisionKey, tuple[object, int]] = {}  # (variable, column)
         self._published: dict[tuple[int, str, int], list[tuple[str, list | None, np.ndarray]]] \
             = defaultdict(list)
         self.cash = Ledger()
@@ -322,12 +349,13 @@ class Core:
         cached = self._list_cols.get(id(variables))
         if cached is not None and cached[0] is variables:
             return cached[1]
-        get = self._col.get
+        column = self._column_map()
+        get = column.get
         found = [-1 if v is None else get(id(v)) for v in variables]
         if None in found:
             for i, v in enumerate(variables):
                 if found[i] is None:
-                    found[i] = self._col.setdefault(id(v), len(self.vars))
+                    found[i] = column.setdefault(id(v), len(self.vars))
                     if found[i] == len(self.vars):
                         self.vars.append(v)
                         self._col_lb.append(-np.inf if v.lb is None else v.lb)
@@ -443,8 +471,9 @@ class Core:
         if new:
             component = self.var(block, name, [int(months[i]) for i in new], 0.0, ub,
                                  integer=integer)
-            for i, v in zip(new, component, strict=True):
-                self._shared[keys[i]] = v
+            columns = self.cols(component).tolist()
+            for i, v, column in zip(new, component, columns, strict=True):
+                self._shared[keys[i]] = (v, column)
                 if self.fixed is not None:
                     if self.no_investment and (capex_usd_per_unit > 0 or charged_parts):
                         v.fix(0.0)
@@ -454,18 +483,18 @@ class Core:
                         continue
                     else:
                         raise KeyError(f"no fixed quantity for decision {keys[i]}")
-                    self._fixed_cols[self._col[id(v)]] = float(v.value)
-        variables = [self._shared[key] for key in keys]
-        self._add_investment(kind, detail, site, months, variables, mw_per_unit,
+                    self._fixed_cols[column] = float(v.value)
+        variables = [self._shared[key][0] for key in keys]
+        col = np.array([self._shared[key][1] for key in keys], int)
+        self._add_investment(kind, detail, site, months, col, mw_per_unit,
                              capex_usd_per_unit, life_months, tuple(keys), charged_parts)
         return variables
 
     def _add_investment(self, kind: str, name: str, site: int, month: np.ndarray,
-                        variables: list, mw_per_unit: float, capex_usd_per_unit: float,
+                        col: np.ndarray, mw_per_unit: float, capex_usd_per_unit: float,
                         life_months: int | None, keys: tuple[DecisionKey, ...],
                         charged_parts: tuple[tuple[float, int], ...] | None = None) -> None:
         """A decision with cash capex in its month and a capital charge to the horizon end."""
-        col = self.cols(variables)
         self.investments.append(Investment(kind, name, site, self.future, keys, month, col,
                                            mw_per_unit, capex_usd_per_unit, life_months))
         if charged_parts is None:
@@ -616,8 +645,8 @@ class Core:
             obj, constant = self._add_risk(obj, constant, unit)
             nz = np.flatnonzero(obj)
         self._cost, self._offset = obj / unit, constant / unit
-        self.m.npv = LinearObjective(constant / unit, (obj[nz] / unit).tolist(),
-                                     [self.vars[c] for c in nz.tolist()], pyo.maximize)
+        self.m.npv = LinearObjective(constant / unit, obj[nz] / unit, nz, self.vars,
+                                     pyo.maximize)
 
     def future_npv_terms(self) -> list[tuple[np.ndarray, float]]:
         """Every future's NPV as (coefficient per column, constant), in USD (one pass over
@@ -655,7 +684,7 @@ class Core:
         obj[self.cols(shortfall)] -= lam * unit * probability / (1.0 - alpha)
         return obj, (1.0 - lam) * constant
 
-    def var(self, block: pyo.Block, name: str, keys: list, lb: np.ndarray | float = 0.0,
+    def var(self, block: pyo.Block, name: str, keys: list | range, lb: np.ndarray | float = 0.0,
             ub: np.ndarray | float | None = None, integer: bool = False) -> list:
         """An indexed variable with per-key bounds; returns its members in key order
         (registered as columns at once).
@@ -663,7 +692,8 @@ class Core:
         The bounds are set on the members' `_lb`/`_ub` slots in one pass (Pyomo 6.10's
         VarData; about 35 % faster than a bounds rule, measured on 225k members); the
         standard-form test reads them back through Pyomo's compiler on every fixture."""
-        keys = [k.item() if isinstance(k, np.generic) else k for k in keys]
+        if not isinstance(keys, range):
+            keys = [k.item() if isinstance(k, np.generic) else k for k in keys]
         n = len(keys)
         lbs = np.broadcast_to(np.asarray(lb, float), (n,)).tolist()
         ubs = [None] * n if ub is None else np.broadcast_to(np.asarray(ub, float), (n,)).tolist()
@@ -677,9 +707,19 @@ class Core:
         self._col_lb.extend(lbs)
         self._col_ub.extend([np.inf if u is None else u for u in ubs])
         self._col_integer.extend([integer] * n)
-        self._col.update(zip(map(id, members), range(start, start + n), strict=True))
+        self._col_pending.append((members, start))
         self._list_cols[id(members)] = (members, np.arange(start, start + n))
         return members
+
+    def _column_map(self) -> dict[int, int]:
+        """Column of every variable by identity, the variables `var` made since the last
+        call entered first: a re-solve whose rows take whole member lists (remembered by
+        `cols`) never needs it (the map was 8 % of a site's build)."""
+        for members, start in self._col_pending:
+            self._col.update(zip(map(id, members), range(start, start + len(members)),
+                                 strict=True))
+        self._col_pending.clear()
+        return self._col
 
     def rows(self, block: pyo.Block, name: str, terms: list[tuple[list, list]], sense: str,
              rhs: np.ndarray | float) -> None:
@@ -724,8 +764,8 @@ class Core:
         settled, a row when it is a decision."""
         variables, c = self.per(cap, index, coef)
         if variables is None:
-            return self.var(block, name, list(range(n)), 0.0, c)
-        x = self.var(block, name, list(range(n)), 0.0)
+            return self.var(block, name, range(n), 0.0, c)
+        x = self.var(block, name, range(n), 0.0)
         self.rows(block, f"{name}_cap", [([x[j], variables[j]], [1.0, -c[j]]) for j in range(n)],
                   "<=", 0.0)
         return x

@@ -98,7 +98,8 @@ def test_the_objective_expression_is_built_when_first_read() -> None:
 
     m = pyo.ConcreteModel()
     m.x = pyo.Var([0, 1, 2], bounds=(0, 4))
-    m.npv = LinearObjective(2.0, [3.0, -1.0, 0.5], [m.x[0], m.x[1], m.x[2]], pyo.maximize)
+    m.npv = LinearObjective(2.0, np.array([3.0, -1.0, 0.5]), np.array([0, 1, 2]),
+                            [m.x[0], m.x[1], m.x[2]], pyo.maximize)
     assert m.npv._terms is not None
     copy = m.clone()
     for model in (m, copy):
@@ -109,3 +110,18 @@ def test_the_objective_expression_is_built_when_first_read() -> None:
         assert {id(v) for v in pyo.expr.identify_variables(model.npv.expr)} == \
             {id(model.x[i]) for i in range(3)}
         assert model.npv.sense == pyo.maximize
+
+
+def test_a_cloned_model_is_the_same_lp() -> None:
+    """Pyomo's clone of a built model (its matrix rows made on first use, its objective
+    built on first read) compiles to the LP of the original, over the clone's variables."""
+    scenario = load_scenario(FIXTURES[0])
+    core = build_model(build_problem(scenario, read_series(scenario)))
+    copy = core.m.clone()
+    a, b = compile_model(core.m), compile_model(copy)
+    assert {id(v) for v in b.columns}.isdisjoint(id(v) for v in a.columns)
+    assert [v.name for v in a.columns] == [v.name for v in b.columns]
+    assert _rows(a, np.arange(a.n_columns)) == _rows(b, np.arange(b.n_columns))
+    for field in ("col_cost_", "col_lower_", "col_upper_"):
+        assert np.array_equal(np.asarray(getattr(a.lp, field)), np.asarray(getattr(b.lp, field)))
+    assert a.offset == b.offset
