@@ -29,6 +29,12 @@ import pyomo.environ as pyo
 from pyomo.core.base.matrix_constraint import MatrixConstraint, _MatrixConstraintData
 from pyomo.core.base.objective import ScalarObjective
 from pyomo.core.expr.numeric_expr import LinearExpression
+from pyomo.core.expr.relational_expr import (
+    EqualityExpression,
+    InequalityExpression,
+    RangedExpression,
+    RelationalExpression,
+)
 
 from optim.problem import Problem
 from optim.standard_form import RowStore, StandardForm, standard_form
@@ -61,8 +67,9 @@ NO_INVESTMENT: Fixed = NoInvestment()
 
 
 class _RowData(_MatrixConstraintData):
-    """One row of MatrixRows, standardisable as every constraint is (Pyomo's own row class
-    lacks the expression `to_bounded_expression` reads)."""
+    """One row of MatrixRows, standardisable as every constraint is, and read as the
+    relation `body == rhs`, `body <= ub` or `lb <= body` like any Pyomo constraint (Pyomo's
+    own row class has neither)."""
 
     __slots__ = ()
 
@@ -70,10 +77,14 @@ class _RowData(_MatrixConstraintData):
         return self.lower, self.body, self.upper
 
     @property
-    def expr(self) -> object:
-        return _bounded(self.body, "==" if self.equality else
-                        ("<=" if self.lower is None else ">="),
-                        self.upper if self.upper is not None else self.lower)
+    def expr(self) -> RelationalExpression:
+        if self.equality:
+            return EqualityExpression((self.body, self.upper))
+        if self.lower is None:
+            return InequalityExpression((self.body, self.upper), False)
+        if self.upper is None:
+            return InequalityExpression((self.lower, self.body), False)
+        return RangedExpression((self.lower, self.body, self.upper), (False, False))
 
 
 class _Rows(Sequence):
@@ -176,14 +187,6 @@ def money_unit(coefficients: np.ndarray) -> float:
     if largest <= 0:
         return 1.0
     return 10.0 ** max(0, int(np.floor(np.log10(largest))) - COST_SCALE_DIGITS)
-
-
-def _bounded(body: LinearExpression, sense: str, rhs: float) -> tuple:
-    """A constraint as Pyomo's (lower, body, upper) tuple: cheaper to build than a
-    relational expression (about 13 % of a row's construction)."""
-    if sense == "==":
-        return (rhs, body, rhs)
-    return (None, body, rhs) if sense == "<=" else (rhs, body, None)
 
 
 @dataclass

@@ -125,3 +125,49 @@ def test_a_cloned_model_is_the_same_lp() -> None:
     for field in ("col_cost_", "col_lower_", "col_upper_"):
         assert np.array_equal(np.asarray(getattr(a.lp, field)), np.asarray(getattr(b.lp, field)))
     assert a.offset == b.offset
+
+
+def test_a_matrix_row_reads_as_the_relation_it_records() -> None:
+    """`row.expr` of every matrix row is a Pyomo relation (==, <= or >=) between its body
+    and its bound, and the solved plan satisfies each one (evaluated side by side); the
+    fixtures are read until every sense has been seen."""
+    import pyomo.environ as pyo
+    from pyomo.core.expr.relational_expr import EqualityExpression, InequalityExpression
+
+    from optim.engine import _solve
+
+    senses: set[str] = set()
+    first = [p for p in FIXTURES if p.parent.name in ("signed_lease_ontime", "hosting_budget")]
+    for path in first + [p for p in FIXTURES if p not in first]:
+        scenario = load_scenario(path)
+        if scenario.futures is not None:
+            continue
+        core = build_model(build_problem(scenario, read_series(scenario)))
+        if _solve(core, 0.0, None, {}, handoff="pyomo").objective_usd is None:
+            continue
+        rows = [r for c in core.m.component_objects(pyo.Constraint, active=True)
+                for r in c.values()]
+        assert len(rows) == core.lp.n_rows
+        for row in rows:
+            relation = row.expr
+            assert isinstance(relation, (EqualityExpression, InequalityExpression)), relation
+            left, right = (pyo.value(side) for side in relation.args)
+            tol = 1e-6 * max(1.0, abs(left), abs(right))
+            body = str(row.body)  # a new expression at every read: compared as text
+            if isinstance(relation, EqualityExpression):
+                senses.add("==")
+                assert left == pytest.approx(right, abs=tol)
+                assert str(relation.args[0]) == body
+                assert relation.args[1] == row.upper == row.lower
+            elif row.lower is None:
+                senses.add("<=")
+                assert left <= right + tol
+                assert (str(relation.args[0]), relation.args[1]) == (body, row.upper)
+            else:
+                senses.add(">=")
+                assert left <= right + tol
+                assert (relation.args[0], str(relation.args[1])) == (row.lower, body)
+                assert ">=" in str(relation) or "<=" in str(relation)
+        if senses == {"==", "<=", ">="}:
+            return
+    pytest.fail(f"the fixtures' rows have only the senses {sorted(senses)}")
