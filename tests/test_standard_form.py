@@ -167,7 +167,7 @@ def test_a_matrix_row_reads_as_the_relation_it_records() -> None:
                 senses.add(">=")
                 assert left <= right + tol
                 assert (relation.args[0], str(relation.args[1])) == (row.lower, body)
-                assert ">=" in str(relation) or "<=" in str(relation)
+                assert str(relation) == f"{row.lower}  <=  {body}"
         if senses == {"==", "<=", ">="}:
             return
     pytest.fail(f"the fixtures' rows have only the senses {sorted(senses)}")
