@@ -80,7 +80,9 @@ PHASE_NAMES = {"read": "reading the inputs", "prepare": "preparing the problem",
                "build": "the model build",
                "warm start": "the warm start (a coarser MIP)", "solve": "the MIP solve",
                "solve by site": "the solve by site", "tables": "the result tables",
-               "re-solve": "the hourly re-solve", "results": "the result tables",
+               "re-solve": "the hourly re-solve",
+               "re-solve + baseline": "the hourly re-solve of the plan and its baseline",
+               "results": "the result tables",
                "check": "the independent check", "write": "writing the results"}
 
 

@@ -531,6 +531,7 @@ class Core:
         mining-infrastructure row, whatever its `mining_infra_mw`)."""
         m = self.m
         variables = self.vars
+        bounds: tuple[np.ndarray, np.ndarray] | None = None
         for key in sorted(set(self._terms) | set(self._row_const)):
             row, site, future = key
             spec = self.row(key)
@@ -554,8 +555,10 @@ class Core:
                 cols = np.column_stack([cols, slack_cols])
                 coefs = np.column_stack([coefs, np.full(n, sign)])
             sense = spec.sense
+            if sense == "<=" and not self.elastic and bounds is None:
+                bounds = np.asarray(self._col_lb, float), np.asarray(self._col_ub, float)
             steps = np.arange(n) if sense != "<=" or self.elastic else \
-                self._binding(cols, coefs, rhs)
+                self._binding(cols, coefs, rhs, *bounds)
             if not len(steps):
                 continue
             self.lp.add(np.repeat(np.arange(len(steps)), cols.shape[1]), cols[steps].ravel(),
@@ -566,10 +569,13 @@ class Core:
                                                coefs[steps][present], sense, rhs[steps],
                                                variables))
 
-    def _binding(self, cols: np.ndarray, coefs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _binding(cols: np.ndarray, coefs: np.ndarray, rhs: np.ndarray, col_lb: np.ndarray,
+                 col_ub: np.ndarray) -> np.ndarray:
         """Steps whose `<=` row could bind: the others hold at every value within the
-        variables' bounds (e.g. the mining infrastructure row of a small fleet)."""
-        lb, ub = np.array(self._col_lb)[cols], np.array(self._col_ub)[cols]
+        variables' bounds `col_lb`, `col_ub` (e.g. the mining infrastructure row of a small
+        fleet)."""
+        lb, ub = col_lb[cols], col_ub[cols]
         with np.errstate(invalid="ignore"):
             largest = np.where(coefs > 0, coefs * ub, np.where(coefs < 0, coefs * lb, 0.0))
         return np.flatnonzero(~(largest.sum(axis=1) <= rhs + 1e-9))

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import NamedTuple
 
 import highspy
 import numpy as np
@@ -240,7 +241,7 @@ def _in_workers(tasks: list[tuple], workers: int, sizes: list[int],
                 on_sites: OnSites | None = None) -> list[tuple[SolveOutcome,
                                                                PlanTables | None]]:
     """Run site solves in forked processes, at most `workers` at a time, largest first,
-    results in task order.
+    results in task order (a site's SITE_ERRORS in its place, for its batch to raise).
 
     One process per site: its exit frees the model at once (a full garbage collection of a
     Pyomo model costs about a third of a site's re-solve). The parent's objects are frozen
@@ -277,7 +278,7 @@ def _in_workers(tasks: list[tuple], workers: int, sizes: list[int],
                 receive.close()
                 proc.join()
                 del running[i]
-                if status == "error":
+                if status == "error" and not isinstance(payload, SITE_ERRORS):
                     raise payload
                 outcomes[i] = payload
                 if on_sites is not None:
@@ -304,27 +305,54 @@ def _solve_sites(problem: Problem, fixed: Fixed | None, mip_gap: float,
     is told (done, total) before the first and after each site. The largest sites start
     first: a site's size is its steps times the number of its flows in `flows` (an earlier
     plan's dispatch, when there is one), a measure of its columns."""
-    [out] = _solve_many([(problem, fixed, flows)], mip_gap, time_limit_s, options, hourly,
-                        workers, context, on_sites, handoff)
+    [out] = _solve_many([Batch(problem, fixed, flows, context)], mip_gap, time_limit_s,
+                        options, hourly, workers, on_sites, handoff)
+    if isinstance(out, Exception):
+        raise out
     return out
 
 
-def _solve_many(problems: list[tuple[Problem, Fixed | None, dict | None]], mip_gap: float,
-                time_limit_s: float | None, options: dict[str, object], hourly: bool,
-                workers: int | None, context: str, on_sites: OnSites | None = None,
-                handoff: str = "blocks") -> list[tuple[PlanTables, SolveOutcome]]:
-    """`_solve_sites` of several problems (e.g. one per future) with one pool of workers
-    over all their sites, so that no worker idles between problems."""
+SITE_ERRORS = (InfeasibleError, NoSolutionError)  # a site's, raised for its batch
+
+
+class Batch(NamedTuple):
+    """One problem whose sites `_solve_many` solves alone: its decisions `fixed` (None: an
+    investment MIP), an earlier plan's dispatch `flows` (for the sites' sizes), the
+    `context` of its errors, and whether its infeasibility is returned (`keep_error`, as
+    for a baseline the plan does not need) rather than raised."""
+
+    problem: Problem
+    fixed: Fixed | None
+    flows: dict | None
+    context: str
+    keep_error: bool = False
+
+
+def _solve_many(batches: list[Batch], mip_gap: float, time_limit_s: float | None,
+                options: dict[str, object], hourly: bool, workers: int | None,
+                on_sites: OnSites | None = None, handoff: str = "blocks",
+                ) -> list[tuple[PlanTables, SolveOutcome] | InfeasibleError | NoSolutionError]:
+    """`_solve_sites` of several problems (one per future; a plan and its baseline) with one
+    pool of workers over all their sites, so that no worker idles between problems. A site
+    whose task repeats an earlier one (the same problem's site with equal fixed decisions,
+    e.g. a site where the plan invests nothing and its baseline) is solved once."""
     deadline = None if time_limit_s is None else time.time() + time_limit_s
-    tasks, sizes, owner = [], [], []
-    for i, (problem, fixed, flows) in enumerate(problems):
+    tasks, sizes, owner, same = [], [], [], []
+    seen: dict[tuple[int, str], list[tuple[Fixed | None, int]]] = {}
+    for i, (problem, fixed, flows, *_) in enumerate(batches):
         for site in problem.sites:
-            tasks.append((problem.subset([site.name]),
-                          None if fixed is None else _site_fixed(fixed, site.name),
-                          mip_gap, deadline, options, hourly, handoff))
-            sizes.append(site.steps.n * max(1, len((flows or {}).get(site.name, ()))))
+            own = None if fixed is None else _site_fixed(fixed, site.name)
+            earlier = seen.setdefault((id(problem), site.name), [])
+            match = next((k for f, k in earlier if own is not None and f == own), None)
             owner.append(i)
-    workers = choose_workers(sizes, workers, mip=any(f is None for _, f, _ in problems))
+            same.append(len(tasks) if match is None else match)
+            if match is not None:
+                continue
+            earlier.append((own, len(tasks)))
+            tasks.append((problem.subset([site.name]), own, mip_gap, deadline, options,
+                          hourly, handoff))
+            sizes.append(site.steps.n * max(1, len((flows or {}).get(site.name, ()))))
+    workers = choose_workers(sizes, workers, mip=any(b.fixed is None for b in batches))
     if on_sites is not None:
         on_sites(0, len(tasks))
     if workers > 1:
@@ -332,21 +360,42 @@ def _solve_many(problems: list[tuple[Problem, Fixed | None, dict | None]], mip_g
     else:
         outcomes = []
         for t in tasks:
-            outcomes.append(_solve_in_process(t, collect=sum(sizes) >= PARALLEL_SIZE))
+            try:
+                outcomes.append(_solve_in_process(t, collect=sum(sizes) >= PARALLEL_SIZE))
+            except SITE_ERRORS as exc:
+                outcomes.append(exc)
             if on_sites is not None:
                 on_sites(len(outcomes), len(tasks))
-    results = []
-    for i, (problem, fixed, _) in enumerate(problems):
-        mine = [(t, o) for t, o, k in zip(tasks, outcomes, owner, strict=True) if k == i]
-        if any(o.status == INFEASIBLE for _, (o, _) in mine):
-            _raise_infeasible(problem, mip_gap, time_limit_s, options, context, fixed)
-        for (sub_problem, sub_fixed, *_), (outcome, _) in mine:
-            _check_outcome(outcome, sub_problem, mip_gap, time_limit_s, options, context,
-                           sub_fixed)
-        plan, outcome = _combined([o for _, o in mine])
-        plan.workers = workers
-        results.append((plan, outcome))
+    by_site = [(tasks[t], outcomes[t]) for t in same]
+    results: list[tuple[PlanTables, SolveOutcome] | InfeasibleError | NoSolutionError] = []
+    for i, batch in enumerate(batches):
+        mine = [to for to, k in zip(by_site, owner, strict=True) if k == i]
+        try:
+            results.append(_combine_batch(batch, mine, mip_gap, time_limit_s, options,
+                                          workers))
+        except SITE_ERRORS as exc:
+            if not batch.keep_error:
+                raise
+            results.append(exc)
     return results
+
+
+def _combine_batch(batch: Batch, mine: list[tuple[tuple, tuple[SolveOutcome, PlanTables]]],
+                   mip_gap: float, time_limit_s: float | None, options: dict[str, object],
+                   workers: int) -> tuple[PlanTables, SolveOutcome]:
+    """A batch's site outcomes checked (an infeasible site explained) and combined."""
+    problem, fixed, _, context, _ = batch
+    for _, out in mine:
+        if isinstance(out, SITE_ERRORS):
+            raise out
+    if any(o.status == INFEASIBLE for _, (o, _) in mine):
+        _raise_infeasible(problem, mip_gap, time_limit_s, options, context, fixed)
+    for (sub_problem, sub_fixed, *_), (outcome, _) in mine:
+        _check_outcome(outcome, sub_problem, mip_gap, time_limit_s, options, context,
+                       sub_fixed)
+    plan, outcome = _combined([o for _, o in mine])
+    plan.workers = workers
+    return plan, outcome
 
 
 PARALLEL_SIZE = 400_000  # steps x flows of work that pays for one more worker process
@@ -575,12 +624,13 @@ def solve(scenario: Scenario | Path | str, *, series: Series | None = None,
     with phases("prepare"):
         _prepare(run)
     _investment_solve(run, phases)
-    if not run.hourly_run:
-        with phases("resolve", "re-solve"):
-            _hourly_resolve(run, phases.sites)
     if run.baseline:
         with phases("baseline"):
             _baseline(run, phases.sites)
+    if not run.hourly_run:
+        together = isinstance(run.baseline_plan, PlanTables)
+        with phases("resolve", "re-solve + baseline" if together else "re-solve"):
+            _hourly_resolve(run, phases.sites)
     with phases("results"):
         result = _results(run, phases)
     if check:
@@ -664,31 +714,35 @@ def _hourly_problem(run: Run) -> Problem:
 
 def _hourly_resolve(run: Run, on_sites: OnSites | None = None) -> None:
     """Stage 4 (after blocks): the investments fixed, the dispatch re-solved hour by hour,
-    site by site."""
-    run.plan, run.resolved = _solve_sites(
-        _hourly_problem(run),
-        run.first.quantities, run.mip_gap, None, run.tuning.resolve_options(run.options),
-        run.hourly,
-        run.tuning.resolve_workers,
-        "the hourly re-solve with the blocks investments fixed has no feasible dispatch",
-        on_sites, run.tuning.handoff, run.first.dispatch)
+    site by site; the baseline's blocks plan too, in the same pool of workers."""
+    hourly = _hourly_problem(run)
+    batches = [Batch(hourly, run.first.quantities, run.first.dispatch,
+                     "the hourly re-solve with the blocks investments fixed has no feasible "
+                     "dispatch")]
+    base = run.baseline_plan
+    if isinstance(base, PlanTables):
+        batches.append(Batch(hourly, base.quantities, base.dispatch, BASELINE_CONTEXT, True))
+    solved = _solve_many(batches, run.mip_gap, None, run.tuning.resolve_options(run.options),
+                         run.hourly, run.tuning.resolve_workers, on_sites, run.tuning.handoff)
+    run.plan, run.resolved = solved[0]
+    if isinstance(base, PlanTables):
+        run.baseline_plan = str(solved[1]) if isinstance(solved[1], Exception) else \
+            replace(solved[1][0], investments=base.investments, hourly=None)
+
+
+BASELINE_CONTEXT = "the no-investment baseline has no feasible plan"
 
 
 def _baseline(run: Run, on_sites: OnSites | None = None) -> None:
     """Stage 4b: the same scenario with no new investment (existing fleet and units,
-    committed halls and upgrades; capital-free hosting contracts still chosen), hour by
-    hour and site by site, as nothing couples sites without investment."""
-    context = "the no-investment baseline has no feasible plan"
-    workers, handoff = run.tuning.resolve_workers, run.tuning.handoff
+    committed halls and upgrades; capital-free hosting contracts still chosen), site by
+    site, as nothing couples sites without investment. After blocks, its hourly re-solve
+    joins the plan's (`_hourly_resolve`)."""
     try:
-        plan, _ = _solve_sites(run.problem, NO_INVESTMENT, run.mip_gap, run.time_limit_s,
-                               run.options, False, workers, context, on_sites, handoff)
-        if not run.hourly_run:
-            hourly, _ = _solve_sites(_hourly_problem(run), plan.quantities, run.mip_gap, None,
-                                     run.tuning.resolve_options(run.options), False, workers,
-                                     context, on_sites, handoff, plan.dispatch)
-            plan = replace(hourly, investments=plan.investments)
-        run.baseline_plan = plan
+        run.baseline_plan, _ = _solve_sites(run.problem, NO_INVESTMENT, run.mip_gap,
+                                            run.time_limit_s, run.options, False,
+                                            run.tuning.resolve_workers, BASELINE_CONTEXT,
+                                            on_sites, run.tuning.handoff)
     except (InfeasibleError, NoSolutionError) as exc:
         run.baseline_plan = str(exc)
 

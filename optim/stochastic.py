@@ -25,6 +25,7 @@ import pandas as pd
 from optim import cashflow, engine, futures, results
 from optim.core import Core, DecisionKey, Fixed
 from optim.engine import (
+    Batch,
     Phases,
     Result,
     Run,
@@ -160,12 +161,12 @@ def _hourly(run: Run, fut: Futures, series: list[Series], quantities: Fixed,
             plans: list[FutureOutcome], on_sites: object = None) -> pd.DataFrame:
     """Every future re-solved hour by hour with its own decisions fixed: one pool of
     worker processes over every (future, site)."""
-    problems = [(build_problem(run.scenario, series[f], "hourly", run.tuning.merge_hours),
-                 _own(quantities, name), plans[f].dispatch) for f, name in enumerate(fut.names)]
-    solved = _solve_many(problems, run.mip_gap, None, run.tuning.resolve_options(run.options),
-                         False, run.tuning.resolve_workers,
-                         "a future's hourly re-solve with its decisions fixed has no feasible "
-                         "dispatch", on_sites, run.tuning.handoff)
+    context = "a future's hourly re-solve with its decisions fixed has no feasible dispatch"
+    batches = [Batch(build_problem(run.scenario, series[f], "hourly", run.tuning.merge_hours),
+                     _own(quantities, name), plans[f].dispatch, context)
+               for f, name in enumerate(fut.names)]
+    solved = _solve_many(batches, run.mip_gap, None, run.tuning.resolve_options(run.options),
+                         False, run.tuning.resolve_workers, on_sites, run.tuning.handoff)
     frames = []
     for f, (name, (plan, resolved)) in enumerate(zip(fut.names, solved, strict=True)):
         plans[f].npv_hourly_usd = resolved.objective_usd

@@ -11,8 +11,10 @@ from helpers import write_case
 from hypothesis import given
 from hypothesis import strategies as st
 
-from optim import cashflow
-from optim.engine import solve
+from optim import cashflow, engine
+from optim.engine import Batch, solve
+from optim.errors import InfeasibleError
+from optim.tuning import Tuning
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -59,10 +61,9 @@ def test_the_plan_never_earns_less_than_its_baseline(name: str) -> None:
     assert incremental == pytest.approx(cash["incremental_npv_usd"], rel=1e-9, abs=1e-6)
 
 
-def test_a_baseline_without_a_feasible_plan_is_reported_not_fatal(tmp_path: Path) -> None:
-    """A hall under construction needs 10 MW of firm power the site can only get from a
-    generator it has yet to build: the plan builds it, the baseline cannot exist."""
-    body = """
+# A hall under construction needs 10 MW of firm power the site can only get from a
+# generator it has yet to build.
+HALL_NEEDS_THE_GENERATOR = """
 [[generator]]
 name = "gas"
 unit_mw = 10.0
@@ -87,7 +88,11 @@ lease_usd_per_kw_month = 150.0
 life_months = 120
 under_construction = [{ halls = 1, online_month = "2027-01" }]
 """
-    result = solve(write_case(tmp_path, body), baseline=True)
+
+
+def test_a_baseline_without_a_feasible_plan_is_reported_not_fatal(tmp_path: Path) -> None:
+    """The plan builds the generator the hall needs; the baseline cannot exist."""
+    result = solve(write_case(tmp_path, HALL_NEEDS_THE_GENERATOR), baseline=True)
     cash = result.summary["cash_flow"]
     assert "no-investment baseline has no feasible plan" in cash["baseline_error"]
     assert "incremental_npv_usd" not in cash
@@ -107,3 +112,37 @@ def test_annual_table_adds_the_sites_up_to_the_portfolio() -> None:
         plan.loc[plan["site"] == cashflow.PORTFOLIO, "free_cash_flow_usd"].sum())
     assert last["terminal_value_usd"] == pytest.approx(
         result.summary["cash_flow"]["terminal_value_usd"])
+
+
+def test_one_pool_solves_a_repeated_site_once_and_returns_a_baseline_failure(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plan's re-solve and its baseline's share one pool of site solves: a site whose
+    fixed decisions equal an earlier task's (a site the plan leaves as it is) is solved
+    once and both batches get that answer, the one a solve of it alone gives; a batch that
+    may fail (the baseline) returns its infeasibility while the plan keeps its answer, and
+    a batch that may not raises it. With the generator the hall's dispatch is feasible;
+    with every decision at zero (no generator) it is not."""
+    run = engine._read(write_case(tmp_path, HALL_NEEDS_THE_GENERATOR), None, None, None,
+                       None, False, Tuning(resolve_workers=1))
+    engine._prepare(run)
+    engine._investment_solve(run, engine.Phases())
+    built = run.first.quantities
+    assert any(v > 0 for v in built.values())
+    alone, _ = engine._solve_sites(run.problem, dict(built), run.mip_gap, None, run.options,
+                                   False, 1, "alone")
+    nothing = dict.fromkeys(built, 0.0)
+    solved_tasks: list = []
+    real = engine._solve_site
+    monkeypatch.setattr(engine, "_solve_site", lambda task: solved_tasks.append(task) or
+                        real(task))
+    plan, again, baseline = engine._solve_many(
+        [Batch(run.problem, built, None, "the plan"),
+         Batch(run.problem, dict(built), None, "the same again", True),
+         Batch(run.problem, nothing, None, "the baseline", True)],
+        run.mip_gap, None, run.options, False, 1)
+    assert len(solved_tasks) == 2
+    assert plan[0].objective_usd == again[0].objective_usd == alone.objective_usd
+    assert isinstance(baseline, InfeasibleError) and "the baseline" in str(baseline)
+    with pytest.raises(InfeasibleError, match="the plan"):
+        engine._solve_many([Batch(run.problem, nothing, None, "the plan")], run.mip_gap, None,
+                           run.options, False, 1)

@@ -238,13 +238,15 @@ def test_ctrl_c_during_the_mip_stops_it(tmp_path: Path) -> None:
                          [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)])
 def test_a_stop_during_the_hourly_resolve_ends_its_workers(tmp_path: Path, signum: int,
                                                            whole_group: bool, code: int) -> None:
-    """The status line counts the sites re-solved. Ctrl-C reaches the workers too, SIGTERM
-    only the parent: either way the run stops within seconds and no worker survives."""
-    path = portfolio(tmp_path / "case", sites=4, months=36, resolution="blocks:4")
+    """The status line counts the sites re-solved, the plan's and its baseline's (4 each:
+    the plan builds at every site; 60 months, so that the re-solve outlasts the stop).
+    Ctrl-C reaches the workers too, SIGTERM only the parent: either way the run stops
+    within seconds and no worker survives."""
+    path = portfolio(tmp_path / "case", sites=4, months=60, resolution="blocks:4")
     out = tmp_path / "results"
     run = Run(["solve", str(path), "--out", str(out)], tmp_path,
               OPTIM_TUNING="resolve_workers=3")
-    run.wait_for(r"re-solve \.\.\. \d+ s  0 of 4 sites done")
+    run.wait_for(r"re-solve \+ baseline \.\.\. \d+ s  0 of 8 sites done")
     deadline = time.monotonic() + 10
     while len(psutil.Process(run.proc.pid).children()) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -253,7 +255,8 @@ def test_a_stop_during_the_hourly_resolve_ends_its_workers(tmp_path: Path, signu
     seconds = run.stop(signum, whole_group)
     assert run.proc.returncode == code, run.text
     assert seconds < 5, seconds
-    run.last_line("during the hourly re-solve", "of 4 sites done", "nothing written")
+    run.last_line("during the hourly re-solve of the plan and its baseline", "of 8 sites done",
+                  "nothing written")
     assert not out.exists()
     assert not group(run.proc.pid)
     assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
