@@ -793,9 +793,10 @@ class Core:
              [1.0, *[-unit] * int(ready[k].sum())]) for k in months], "==", base)
         return stock
 
-    def standard_form(self) -> StandardForm:
-        """The finished model as arrays for HiGHS (see optim.standard_form). Every Pyomo
-        constraint must have been made by the core's methods, which record it."""
+    def standard_form(self, fixed: dict[int, float] | None = None) -> StandardForm:
+        """The finished model as arrays for HiGHS (see optim.standard_form), with the
+        columns in `fixed` (column: value) fixed too. Every Pyomo constraint must have been
+        made by the core's methods, which record it."""
         made = sum(len(c) for c in self.m.component_objects(pyo.Constraint, active=True))
         if made != self.lp.n_rows:
             raise RuntimeError(f"{made - self.lp.n_rows} Pyomo constraints were added outside "
@@ -803,16 +804,21 @@ class Core:
         n = len(self.vars)
         return standard_form(self.lp, n, np.asarray(self._col_lb, float),
                              np.asarray(self._col_ub, float), np.asarray(self._col_integer, bool),
-                             self._fixed_cols, self._cost, self._offset)
+                             {**self._fixed_cols, **(fixed or {})}, self._cost, self._offset)
 
     def keep_solution(self, columns: np.ndarray, values: np.ndarray) -> None:
-        """Keep a solve's values of some columns (the rest: fixed values, or 0 for columns
-        in no row) as the model's solution, without loading them into Pyomo variables."""
+        """Keep a solve's values of some columns as the model's solution, without loading
+        them into Pyomo variables."""
+        self.solution = self.solution_of(columns, values)
+
+    def solution_of(self, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Every column's value from those of some columns (the rest: fixed values, or 0
+        for columns in no row)."""
         x = np.zeros(len(self.vars))
         if self._fixed_cols:
             x[np.fromiter(self._fixed_cols, np.int64)] = list(self._fixed_cols.values())
         x[columns] = values
-        self.solution = x
+        return x
 
     def values(self) -> np.ndarray:
         """The value of every registered column after a solve: the kept solution of a

@@ -504,6 +504,46 @@ def _warm_start(core: Core, scenario: Scenario, series: Series, resolution: str,
     return [(core.vars[c], quantity[key]) for key, c in _decisions(core)]
 
 
+def _completed_start(core: Core, start: Start, options: dict[str, object],
+                     time_limit_s: float | None) -> tuple[np.ndarray, SolveOutcome] | None:
+    """The start's decisions fixed and the rest of the model solved as an LP, block by
+    block with presolve on: every column's value and the outcome, or None if that LP has no
+    optimum. HiGHS given only the decisions completes them with an LP of its own over the
+    whole model (the 5 x 12 hourly bench: 7.7 s there, 1.6 s here)."""
+    fixed = {int(c): float(value) for c, (_, value) in
+             zip(core.cols([v for v, _ in start]), start, strict=True)}
+    form = core.standard_form(fixed)
+    outcome, values = solve_blocks(form, {"presolve": "on", **options},
+                                   core.objective_unit_usd, time_limit_s=time_limit_s)
+    if outcome.status != OPTIMAL:
+        return None
+    x = core.solution_of(form.columns, values)
+    x[list(fixed)] = list(fixed.values())
+    return x, outcome
+
+
+def _certified_start(core: Core, x: np.ndarray, completed: SolveOutcome, mip_gap: float,
+                     options: dict[str, object], time_limit_s: float | None
+                     ) -> SolveOutcome | None:
+    """The completed start's plan as the MIP's answer when the bound of the LP relaxation
+    (integrality dropped) proves it within `mip_gap`, the test HiGHS applies at its root;
+    else None. HiGHS's MIP presolve leaves that root LP more than twice as large as LP
+    presolve does (the 5 x 12 hourly bench: 35 s against 17 s)."""
+    form = core.standard_form()
+    relaxed = replace(form, integer=np.zeros_like(form.integer))
+    bound, _ = solve_blocks(relaxed, {"presolve": "on", **options}, core.objective_unit_usd,
+                            time_limit_s=time_limit_s)
+    gap = relative_gap(completed.objective_usd, bound.objective_usd)
+    if bound.status != OPTIMAL or gap is None or gap > mip_gap * (1 + 1e-9) + GAP_FLOOR:
+        return None
+    core.keep_solution(np.arange(len(x)), x)
+    return SolveOutcome(OPTIMAL, "Optimal (the warm start's plan, within the gap of the LP "
+                        "relaxation's bound)", completed.objective_usd, bound.objective_usd,
+                        gap, len(form.columns), int(form.integer.sum()), form.a.shape[0],
+                        completed.handoff_s + bound.handoff_s,
+                        completed.solve_s + bound.solve_s)
+
+
 def _raise_infeasible(problem: Problem, mip_gap: float, time_limit_s: float | None,
                       options: dict[str, object], context: str,
                       fixed: Fixed | None = None) -> None:
@@ -697,8 +737,18 @@ def _investment_solve(run: Run, phases: Phases) -> None:
                                 None if left is None else left * WARM_START_SHARE, run.options,
                                 phases.mip)
     with phases("solve"):
-        run.outcome = _solve(core, mip_gap, _left(deadline), run.options, start, phases.mip,
-                             abandon=True, handoff=run.tuning.handoff)
+        run.outcome = None
+        completed = None if start is None else \
+            _completed_start(core, start, run.options, _left(deadline))
+        if completed is not None:
+            x, done = completed
+            start = [(v, float(value)) for v, value in zip(core.vars, x, strict=True)]
+            if run.hourly_run and run.tuning.certify_start:
+                run.outcome = _certified_start(core, x, done, mip_gap, run.options,
+                                               _left(deadline))
+        if run.outcome is None:
+            run.outcome = _solve(core, mip_gap, _left(deadline), run.options, start,
+                                 phases.mip, abandon=True, handoff=run.tuning.handoff)
         _check_outcome(run.outcome, problem, mip_gap, limit, run.options, "no feasible plan")
     with phases("tables"):
         run.first = _plan_tables(core, core.values(), run.hourly and run.hourly_run,

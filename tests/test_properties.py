@@ -240,6 +240,21 @@ def test_warm_start_from_blocks_changes_no_npv(case: tuple[dict, dict]) -> None:
     assert abs(warm["npv_usd"] - cold["npv_usd"]) <= TOL * max(1.0, abs(cold["npv_usd"]))
 
 
+@given(cases())
+def test_a_start_the_relaxation_proves_is_the_optimum(case: tuple[dict, dict]) -> None:
+    """Taking the completed start as the answer when the LP relaxation's bound proves it
+    (certify_start) gives HiGHS's optimum at gap 0, and the bound reported is no lower."""
+    raw, params = case
+    sc, series = build(raw, params)
+    proved, highs = (solve(sc, series=series, tuning=Tuning(certify_start=c,
+                                                             decompose="never")).summary
+                     for c in (True, False))
+    assert proved["verified"] and highs["verified"]
+    scale = TOL * max(1.0, abs(highs["npv_usd"]))
+    assert abs(proved["npv_usd"] - highs["npv_usd"]) <= scale
+    assert proved["bound_usd"] is None or proved["bound_usd"] >= highs["npv_usd"] - scale
+
+
 @given(st.integers(1, 200), st.integers(1, 6), st.integers(1, 4), st.randoms(use_true_random=False))
 def test_merged_steps_are_the_distinct_rows_in_first_occurrence_order(
         n: int, width: int, levels: int, rnd: object) -> None:
