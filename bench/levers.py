@@ -51,6 +51,8 @@ HOURLY_LEVERS = (
     Lever("no merge", "one step per hour (identical hours not merged)", "merge_hours=false"),
     Lever("no warm start", "no MIP start from a blocks:12 solve's investments",
           "warm_start=false"),
+    Lever("no start check", "HiGHS solves the MIP even when the LP relaxation's bound "
+          "proves its completed start within the gap", "certify_start=false"),
     Lever("IPM", "HiGHS interior point for the MIP's LPs", solver={"mip_lp_solver": "ipm"},
           max_seeds=1),
     Lever("no presolve", "HiGHS presolve off", solver={"presolve": "off"}, max_seeds=1,
@@ -66,6 +68,8 @@ BLOCKS_LEVERS = (
     Lever("baseline", "defaults (merged hours, re-solve in one process per core)",
           compare_to=None),
     Lever("no merge", "re-solve with one step per hour", "merge_hours=false", exact=True),
+    Lever("no speculation", "no re-solve during the MIP with its start's decisions",
+          "speculate=false", exact=True),
     Lever("1 process", "re-solve sites one after the other in the main process",
           "resolve_workers=1", exact=True),
     Lever("Pyomo hand-off", "HiGHS gets Pyomo's standard form compiled from the model's "

@@ -40,6 +40,9 @@ class Tuning:
         relaxation proves it within the gap, as HiGHS would conclude at its root node, but
         with LP presolve, which leaves that LP half the size MIP presolve does (the 5 x 12
         hourly bench: 47 s -> 19 s). Else HiGHS solves the MIP from the completed start.
+    speculate: while the investment MIP runs on one core, a worker re-solves the sites hour
+        by hour with the decisions of its completed start; sites where the MIP keeps them
+        need no re-solve after it (engine.Speculation).
     direct_handoff: HiGHS receives the rows the Core recorded as it built them
         (optim.standard_form) instead of Pyomo's standard form compiled from the model's
         expressions; the same LP (tested), without the walk over every constraint.
@@ -60,6 +63,7 @@ class Tuning:
     decompose: str = "hourly"
     warm_start: bool = True
     certify_start: bool = True
+    speculate: bool = True
     direct_handoff: bool = True
     resolve_presolve: str = PROBE
     split_blocks: bool = True

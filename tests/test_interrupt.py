@@ -219,12 +219,16 @@ def group(pgid: int) -> list[psutil.Process]:
     return out
 
 
-def test_ctrl_c_during_the_mip_stops_it(tmp_path: Path) -> None:
-    """Once HiGHS runs (its incumbent is on the status line), Ctrl-C stops the run within
-    seconds: one line says what was interrupted, exit 130, nothing written."""
+@pytest.mark.parametrize("certify", ["true", "false"])
+def test_ctrl_c_during_the_mip_stops_it(tmp_path: Path, certify: str) -> None:
+    """Once the MIP solve runs (its incumbent, the completed start, is on the status line),
+    Ctrl-C stops the run within seconds, in the LP relaxation that may prove the start or
+    (certify_start=false) in HiGHS's branch and bound: one line says what was interrupted,
+    exit 130, nothing written."""
     path = portfolio(tmp_path / "case", sites=4, months=24, resolution="hourly")
     out = tmp_path / "results"
-    run = Run(["solve", str(path), "--out", str(out)], tmp_path, OPTIM_TUNING="decompose=never")
+    run = Run(["solve", str(path), "--out", str(out)], tmp_path,
+              OPTIM_TUNING=f"decompose=never,certify_start={certify}")
     run.wait_for(r"(?<!re-)solve \.\.\. \d+ s  incumbent NPV [\d,]+ USD")
     seconds = run.stop(signal.SIGINT)
     assert run.proc.returncode == 130, run.text
