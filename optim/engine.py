@@ -246,8 +246,10 @@ def _in_workers(tasks: list[tuple], workers: int, sizes: list[int],
     results in task order (a site's SITE_ERRORS in its place, for its batch to raise).
 
     One process per site: its exit frees the model at once (a full garbage collection of a
-    Pyomo model costs about a third of a site's re-solve). The parent's objects are frozen
-    out of the collector first, so a child's collections never walk (and copy) them.
+    Pyomo model costs about a third of a site's re-solve); it is joined after the next
+    worker has started, as the exit of a large process takes tens of milliseconds. The
+    parent's objects are frozen out of the collector first, so a child's collections never
+    walk (and copy) them.
     Any exception here, a KeyboardInterrupt included, kills every worker still running.
     (Plain processes and pipes, not a multiprocessing Pool: a Pool's terminate() hangs
     when a signal to the process group killed a worker holding its task queue's lock.)
@@ -256,6 +258,7 @@ def _in_workers(tasks: list[tuple], workers: int, sizes: list[int],
     queue = sorted(range(len(tasks)), key=lambda i: -sizes[i])
     outcomes: list = [None] * len(tasks)
     running: dict[int, tuple[multiprocessing.process.BaseProcess, Connection]] = {}
+    exiting: list[multiprocessing.process.BaseProcess] = []  # joined once the next started
     gc.freeze()
     try:
         while queue or running:
@@ -267,6 +270,8 @@ def _in_workers(tasks: list[tuple], workers: int, sizes: list[int],
                 proc.start()
                 send.close()
                 running[i] = (proc, receive)
+            while exiting:
+                exiting.pop().join()
             ready = wait([receive for _, receive in running.values()])
             for i, (proc, receive) in list(running.items()):
                 if receive not in ready:
@@ -278,7 +283,7 @@ def _in_workers(tasks: list[tuple], workers: int, sizes: list[int],
                     raise SolverError(f"the worker solving site {i + 1} of {len(tasks)} "
                                       f"died (exit code {proc.exitcode})") from None
                 receive.close()
-                proc.join()
+                exiting.append(proc)
                 del running[i]
                 if status == "error" and not isinstance(payload, SITE_ERRORS):
                     raise payload
@@ -291,6 +296,8 @@ def _in_workers(tasks: list[tuple], workers: int, sizes: list[int],
         for proc, receive in running.values():
             proc.join()
             receive.close()
+        for proc in exiting:
+            proc.join()
         gc.unfreeze()
     return outcomes
 

@@ -344,7 +344,9 @@ def solve_compiled(compiled: Compiled, mip_gap: float, time_limit_s: float | Non
                         h.getModelPresolveStatus() == highspy.HighsPresolveStatus.kReducedToEmpty)
 
 
-BLOCK_ENTRIES = 100_000  # matrix entries per HiGHS call when an LP is solved block by block
+BLOCK_ENTRIES = 5_000  # matrix entries per HiGHS call when an LP is solved block by block:
+# simplex work grows faster than a block (HiGHS time of 8 sites of the 35 x 60 bench: 3.8 s
+# at 100,000 entries, 2.9 s at 5,000, 3.0-3.2 s at 2,000 and 10,000; means of 2-4 runs)
 PROBE = "probe"  # a re-solve's `presolve`: on only where it solves tiny blocks outright
 TINY_BLOCK_ENTRIES = 64  # a block this small (an hour's few rows) is one presolve may solve
 
