@@ -172,9 +172,9 @@ def _limited(core: Core, b: object, name: str, s: int, row: str,
             else:
                 decided.append((quantity, mw * factor))
     if not decided:
-        return core.var(b, name, list(range(st.n)), 0.0, bound)
+        return core.var(b, name, range(st.n), 0.0, bound)
     upper = bound + sum(coef for _, coef in decided)
-    x = core.var(b, name, list(range(st.n)), 0.0, upper)
+    x = core.var(b, name, range(st.n), 0.0, upper)
     core.declare_row(row, s, "<=", bound, label, lambda _short, label=label: label)
     core.add_to_row(row, s, x, 1.0)
     for quantity, coef in decided:

@@ -164,9 +164,11 @@ def _offer(core: Core, b: object, name: str, month: np.ndarray, n_months: int, m
     """Offer variables per step (None where `steps` is False), or one per month repeated
     over its steps."""
     if monthly:
-        per_month = core.var(b, name, list(range(n_months)), 0.0, max_mw)
+        per_month = core.var(b, name, range(n_months), 0.0, max_mw)
         return [per_month[k] for k in month]
-    at = np.flatnonzero(steps) if steps is not None else np.arange(len(month))
+    if steps is None:
+        return core.var(b, name, range(len(month)), 0.0, max_mw)
+    at = np.flatnonzero(steps)
     members = iter(core.var(b, name, at.tolist(), 0.0, max_mw))
     offer: list = [None] * len(month)
     for j in at:
