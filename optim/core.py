@@ -165,9 +165,9 @@ def _matrix_rows(indptr: np.ndarray, cols: np.ndarray, coefs: np.ndarray, sense:
                       [variables[c] for c in used.tolist()])
 
 
-def _within_bounds(value: float, lb: float | None, ub: float | None) -> float:
-    """A solved quantity fixed for a re-solve, its float noise beyond its bounds removed
-    (HiGHS may return 50.00000000000034 for a variable bounded by 50)."""
+def within_bounds(value: float, lb: float | None, ub: float | None) -> float:
+    """A solved quantity fixed for a re-solve or a MIP start, its float noise beyond its
+    bounds removed (HiGHS may return 50.00000000000034 for a variable bounded by 50)."""
     value = float(value)
     if lb is not None and value < lb:
         value = lb
@@ -478,7 +478,7 @@ class Core:
                     if self.no_investment and (capex_usd_per_unit > 0 or charged_parts):
                         v.fix(0.0)
                     elif keys[i] in self.fixed:
-                        v.fix(_within_bounds(self.fixed[keys[i]], v.lb, v.ub))
+                        v.fix(within_bounds(self.fixed[keys[i]], v.lb, v.ub))
                     elif self.free_unfixed:
                         continue
                     else:

@@ -26,7 +26,7 @@ import pyomo
 from pyomo.common.gc_manager import PauseGC
 
 from optim import cashflow, diagnose, results
-from optim.core import NO_INVESTMENT, Core, DecisionKey, Fixed, NoInvestment
+from optim.core import NO_INVESTMENT, Core, DecisionKey, Fixed, NoInvestment, within_bounds
 from optim.errors import InfeasibleError, NoSolutionError, SolverError, VerificationError
 from optim.models import registry
 from optim.problem import Problem, SiteSpec, build_problem
@@ -271,7 +271,8 @@ def _in_workers(tasks: list[tuple], workers: int, sizes: list[int],
                 send.close()
                 running[i] = (proc, receive)
             while exiting:
-                exiting.pop().join()
+                exiting[-1].join()
+                exiting.pop()
             ready = wait([receive for _, receive in running.values()])
             for i, (proc, receive) in list(running.items()):
                 if receive not in ready:
@@ -385,15 +386,16 @@ class Speculation:
 
 
 def _speculate(tasks: list[tuple], send: Connection) -> None:
-    """A Speculation's worker: solve the sites in turn and send each (index, outcome); a
-    site that fails is left to the re-solve, which reports it."""
+    """A Speculation's worker: solve the sites in turn and send each (index, outcome) that
+    is optimal; a site that fails or stops short is left to the re-solve, which reports it."""
     _worker_init()
     for i, task in enumerate(tasks):
         try:
             outcome = _solve_in_process(task)
         except Exception:  # noqa: BLE001
             continue
-        send.send((i, outcome))
+        if outcome[0].status == OPTIMAL:
+            send.send((i, outcome))
     send.close()
 
 
@@ -571,6 +573,7 @@ GAP_FLOOR = 1e-9  # float noise of a recombined gap at mip_gap = 0 is ~1e-15
 WARM_START_RESOLUTION = "blocks:12"
 COARSE_START_RESOLUTION = "blocks:2"
 WARM_START_SHARE = 0.25  # of the time left, at most, for the warm start's blocks solve
+CERTIFY_SHARE = 0.5  # of the time left, at most, for the LP relaxation that may prove a start
 WARM_START_GAP = 0.02  # a blocks:K run's start (from blocks:2): closing the coarse gap to
 # 0.5 % cost 60 s of a 35 x 120 run's 121 s, against 3 s at 2 %. An hourly run's start (from
 # blocks:12, 0.14 s on the 5 x 12 bench) costs little at the requested gap and keeps it
@@ -612,7 +615,7 @@ def _completed_start(core: Core, start: Start, options: dict[str, object],
     block with presolve on: every column's value and the outcome, or None if that LP has no
     optimum. HiGHS given only the decisions completes them with an LP of its own over the
     whole model (the 5 x 12 hourly bench: 7.7 s there, 1.6 s here)."""
-    fixed = {int(c): float(value) for c, (_, value) in
+    fixed = {int(c): within_bounds(value, v.lb, v.ub) for c, (v, value) in
              zip(core.cols([v for v, _ in start]), start, strict=True)}
     form = core.standard_form(fixed)
     outcome, values = solve_blocks(form, {"presolve": "on", **options},
@@ -850,11 +853,15 @@ def _investment_solve(run: Run, phases: Phases) -> None:
             x, done = completed
             start = [(v, float(value)) for v, value in zip(core.vars, x, strict=True)]
             if run.hourly_run and run.tuning.certify_start:
+                left = _left(deadline)
                 run.outcome = _certified_start(core, x, done, mip_gap, run.options,
-                                               _left(deadline), phases.mip)
+                                               None if left is None else left * CERTIFY_SHARE,
+                                               phases.mip)
         if run.outcome is None:
-            speculation = None if completed is None else _speculation(run, core, completed[0])
+            speculation = None
             try:
+                if completed is not None:
+                    speculation = _speculation(run, core, completed[0])
                 run.outcome = _solve(core, mip_gap, _left(deadline), run.options, start,
                                      phases.mip, abandon=True, handoff=run.tuning.handoff)
             finally:
