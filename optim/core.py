@@ -697,7 +697,10 @@ class Core:
 
         The bounds are set on the members' `_lb`/`_ub` slots in one pass (Pyomo 6.10's
         VarData; about 35 % faster than a bounds rule, measured on 225k members); the
-        standard-form test reads them back through Pyomo's compiler on every fixture."""
+        standard-form test reads them back through Pyomo's compiler on every fixture. The
+        members come from the component's data dict, which dense construction fills in key
+        order (Pyomo's values() maps a getter over the index set: 2.3 ms against 0.3 ms per
+        26,000 members)."""
         if not isinstance(keys, range):
             keys = [k.item() if isinstance(k, np.generic) else k for k in keys]
         n = len(keys)
@@ -705,7 +708,7 @@ class Core:
         ubs = [None] * n if ub is None else np.broadcast_to(np.asarray(ub, float), (n,)).tolist()
         component = pyo.Var(keys, domain=pyo.Integers if integer else pyo.Reals, dense=True)
         block.add_component(name, component)
-        members = list(component.values())
+        members = list(component._data.values())
         for v, lo, hi in zip(members, lbs, ubs, strict=True):
             v._lb, v._ub = lo, hi
         start = len(self.vars)
