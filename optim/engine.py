@@ -317,8 +317,6 @@ def _solve_sites(problem: Problem, fixed: Fixed | None, mip_gap: float,
     plan's dispatch, when there is one), a measure of its columns."""
     [out] = _solve_many([Batch(problem, fixed, flows, context)], mip_gap, time_limit_s,
                         options, hourly, workers, on_sites, handoff)
-    if isinstance(out, Exception):
-        raise out
     return out
 
 
@@ -445,8 +443,8 @@ def _solve_many(batches: list[Batch], mip_gap: float, time_limit_s: float | None
             outcomes.append(known[1] if known and own is not None and known[0] == own
                             else None)
     todo = [t for t, out in enumerate(outcomes) if out is None]
-    given = {t for t, out in enumerate(outcomes) if out is not None}
-    done = len(tasks) - len(todo)
+    given = set(range(len(tasks))).difference(todo)
+    done = len(given)
     workers = choose_workers([sizes[t] for t in todo] or [0], workers,
                              mip=any(b.fixed is None for b in batches))
     if on_sites is not None:
@@ -458,10 +456,10 @@ def _solve_many(batches: list[Batch], mip_gap: float, time_limit_s: float | None
                              count)
     else:
         solved = []
+        collect = sum(sizes) >= PARALLEL_SIZE
         for t in todo:
             try:
-                solved.append(_solve_in_process(tasks[t],
-                                                collect=sum(sizes) >= PARALLEL_SIZE))
+                solved.append(_solve_in_process(tasks[t], collect=collect))
             except SITE_ERRORS as exc:
                 solved.append(exc)
             if count is not None:
@@ -851,7 +849,7 @@ def _investment_solve(run: Run, phases: Phases) -> None:
             _completed_start(core, start, run.options, _left(deadline))
         if completed is not None:
             x, done = completed
-            start = [(v, float(value)) for v, value in zip(core.vars, x, strict=True)]
+            start = list(zip(core.vars, x.tolist(), strict=True))
             if run.hourly_run and run.tuning.certify_start:
                 left = _left(deadline)
                 run.outcome = _certified_start(core, x, done, mip_gap, run.options,
@@ -926,7 +924,7 @@ def _baseline(run: Run, on_sites: OnSites | None = None) -> None:
                                             run.time_limit_s, run.options, False,
                                             run.tuning.resolve_workers, BASELINE_CONTEXT,
                                             on_sites, run.tuning.handoff)
-    except (InfeasibleError, NoSolutionError) as exc:
+    except SITE_ERRORS as exc:
         run.baseline_plan = str(exc)
 
 
