@@ -308,22 +308,20 @@ def _signed_leases(core: Core, b: object, s: int, ai: AiSpec, online: np.ndarray
     if not keys:
         return
     short = core.var(b, f"short_{s}", keys, 0.0, [ai.signed_halls[e] for e, _ in keys])
-    by_month: dict[int, list] = {}
-    for (_e, k), v in zip(keys, short, strict=True):
-        by_month.setdefault(k, []).append(v)
-    due_months = np.array(sorted(by_month))
+    month_of = np.array([k for _, k in keys])
+    due_months = np.unique(month_of)
     owed = np.array([ai.signed_halls[due[k]].sum() for k in due_months], float)
+    row, col = np.searchsorted(due_months, month_of), core.cols(short)
     delivered, coef = core.per(online, due_months)
     if delivered is None:
-        rows = [(by_month[k], [1.0] * len(by_month[k])) for k in due_months]
         rhs = owed - coef
     else:
-        rows = [([delivered[i], *by_month[k]], [1.0] * (1 + len(by_month[k])))
-                for i, k in enumerate(due_months)]
+        row = np.concatenate([np.arange(len(due_months)), row])
+        col = np.concatenate([core.cols(delivered), col])
         rhs = owed
-    core.rows(b, f"signed_{s}", rows, ">=", rhs)
+    core.sparse_rows(b, f"signed_{s}", row, col, np.ones(len(row)), len(due_months), ">=", rhs)
     e_idx = np.array([e for e, _ in keys])
-    core.add_cash("liquidated_damages_usd", s, np.array([k for _, k in keys]),
+    core.add_cash("liquidated_damages_usd", s, month_of,
                   -ai.signed_ld_usd_per_mw_month[e_idx] * ai.hall_it_mw, short)
 
 

@@ -192,7 +192,7 @@ def _coincident_peak(core: Core, s: int, imp: list, cp_usd_per_mw_year: float) -
     last_month = {y: int(np.flatnonzero(p.horizon.month_year == y).max()) for y in peak_hours}
     coef = np.array([-cp_usd_per_mw_year * st.weight_h[j] / peak_hours[year[j]] for j in peak])
     pay = np.array([last_month[year[j]] for j in peak], int)
-    core.add_cash("coincident_peak_usd", s, pay, coef, [imp[j] for j in peak])
+    core.add_cash("coincident_peak_usd", s, pay, coef, core.pick(imp, peak))
 
 
 OPTION = Option(

@@ -61,18 +61,16 @@ def build(core: Core) -> None:
         host = core.capped(b, f"host_{s}", st.n, hosted, step_block)
         hours = np.bincount(step_block, weights=st.weight_h, minlength=len(blocks))
         must_host = (1.0 - h.max_curtail_share) * hours
-        budget_rows, budget_rhs = [], []
-        for blk in blocks:
-            members = np.flatnonzero(step_block == blk)
-            terms = [host[j] for j in members], (-st.weight_h[members]).tolist()
-            contracted, coef = core.per(hosted, np.array([blk]), must_host[blk])
-            if contracted is None:
-                budget_rhs.append(-float(coef[0]))
-            else:
-                terms = [contracted[0], *terms[0]], [float(coef[0]), *terms[1]]
-                budget_rhs.append(0.0)
-            budget_rows.append(terms)
-        core.rows(b, f"curtail_budget_{s}", budget_rows, "<=", np.array(budget_rhs))
+        row, col, coef = step_block, core.cols(host), -st.weight_h
+        contracted, must = core.per(hosted, blocks, must_host)
+        if contracted is None:
+            rhs = -must
+        else:
+            row = np.concatenate([blocks, row])
+            col = np.concatenate([core.cols(contracted), col])
+            coef = np.concatenate([must, coef])
+            rhs = np.zeros(len(blocks))
+        core.sparse_rows(b, f"curtail_budget_{s}", row, col, coef, len(blocks), "<=", rhs)
         core.draw(s, "hosting_mw", host)
         core.add_to_row(INFRA_ROW, s, host, 1.0)
         core.add_cash("hosting_usd", s, st.month, h.rate_usd_per_mwh * st.weight_h, host)

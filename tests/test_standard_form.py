@@ -171,3 +171,77 @@ def test_a_matrix_row_reads_as_the_relation_it_records() -> None:
         if senses == {"==", "<=", ">="}:
             return
     pytest.fail(f"the fixtures' rows have only the senses {sorted(senses)}")
+
+
+def _empty_core():
+    from optim.core import Core
+
+    scenario = load_scenario(FIXTURES[0])
+    return Core(build_problem(scenario, read_series(scenario)))
+
+
+@pytest.mark.parametrize("keys", [range(5), range(3, 9), [(0, 2), (1, 2), (0, 3)], [7, 2, 9]],
+                         ids=["range", "offset range", "tuples", "unordered"])
+@pytest.mark.parametrize("integer", [False, True])
+def test_a_variables_members_are_what_pyomo_makes(keys, integer: bool) -> None:
+    """Core.var makes its members slot by slot (Core._members): every one is the member
+    Pyomo's own dense construction makes (index, name, bounds, domain, value, flags), in
+    key order, and the component finds, iterates, fixes and clones them as its own."""
+    import pyomo.environ as pyo
+
+    core = _empty_core()
+    block = core.block("t")
+    n = len(keys)
+    lb, ub = np.arange(n) * -1.0, np.arange(n) + 0.5
+    members = core.var(block, "x", keys, lb, ub, integer=integer)
+    pyomos = pyo.Var(list(keys), domain=pyo.Integers if integer else pyo.Reals,
+                     bounds=lambda _m, *k: (lb[list(keys).index(k[0] if len(k) == 1 else k)],
+                                            ub[list(keys).index(k[0] if len(k) == 1 else k)]))
+    block.add_component("y", pyomos)
+    component = block.x
+    assert list(component.values()) == members == [component[k] for k in keys]
+    assert list(component.keys()) == list(pyomos.keys()) == list(keys)
+    assert len(component) == n
+    for v, w in zip(members, pyomos.values(), strict=True):
+        assert (v.index(), v.lb, v.ub, v.domain, v.value, v.fixed, v.stale) == \
+            (w.index(), w.lb, w.ub, w.domain, w.value, w.fixed, w.stale)
+        assert v.name == w.name.replace("t.y", "t.x")
+        assert v.parent_component() is component and v.parent_block() is block
+        assert v.is_integer() == integer
+    members[1].fix(0.0)
+    assert members[1].fixed and members[1].value == 0.0 and not members[0].fixed
+    copy = block.clone()
+    assert [c.index() for c in copy.x.values()] == list(keys)
+    assert all(c is not v for c, v in zip(copy.x.values(), members, strict=True))
+    assert [(c.lb, c.ub, c.fixed) for c in copy.x.values()] == \
+        [(v.lb, v.ub, v.fixed) for v in members]
+    assert core.cols(members).tolist() == list(range(len(core.vars) - n, len(core.vars)))
+
+
+def test_rows_from_arrays_are_the_rows_of_their_terms() -> None:
+    """Core.sparse_rows (entries as arrays, columns from whole member lists or `pick`)
+    records and builds the rows Core.rows makes from (variables, coefficients) terms, each
+    row's entries in the order given; `pick` knows the columns a search by identity
+    finds."""
+    core = _empty_core()
+    block = core.block("t")
+    x = core.var(block, "x", range(6), 0.0, 10.0)
+    z = core.var(block, "z", range(3), 0.0, None)
+    picked = core.pick(x, np.array([4, 0, 2]))
+    assert picked == [x[4], x[0], x[2]]
+    assert core.cols(picked).tolist() == [core._column_map()[id(v)] for v in picked]
+    terms = [([z[0], x[4], x[0]], [1.0, -2.0, 0.5]), ([z[1]], [3.0]), ([z[2], x[2]], [1.0, 1.0])]
+    core.rows(block, "by_terms", terms, "<=", np.array([1.0, 2.0, 3.0]))
+    row = np.array([2, 0, 1, 0, 0, 2])
+    col = np.concatenate([core.cols(z)[[2, 0, 1]], core.cols(picked)])
+    coef = np.array([1.0, 1.0, 3.0, -2.0, 0.5, 1.0])
+    core.sparse_rows(block, "by_arrays", row, col, coef, 3, "<=", np.array([1.0, 2.0, 3.0]))
+    by_terms, by_arrays = block.by_terms, block.by_arrays
+    assert [str(r.expr) for r in by_terms.values()] == [str(r.expr) for r in by_arrays.values()]
+    assert [r.upper for r in by_arrays.values()] == [1.0, 2.0, 3.0]
+    lp = core.lp
+    for part in ("rows", "cols", "coefs", "upper"):
+        first, second = getattr(lp, part)[0], getattr(lp, part)[1]
+        if part == "rows":
+            second = second - 3
+        assert np.array_equal(first, second), part
