@@ -10,6 +10,7 @@ constant, and columns no row or cost uses are left out, as Pyomo's compiler does
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -68,10 +69,42 @@ class StandardForm:
     offset: float
 
     def part(self, cols: np.ndarray, rows: np.ndarray) -> StandardForm:
-        """The LP over some of its columns and rows (offset 0): one independent block."""
-        return StandardForm(self.columns[cols], self.a[rows][:, cols].tocsc(),
+        """The LP over some of its columns and rows (offset 0): one independent block.
+        Columns are gathered and rows renumbered in the column-wise matrix (scipy's row
+        indexing of it costs several times as much)."""
+        a = self.a.tocsc()[:, cols]
+        position = np.full(a.shape[0], -1, np.int64)
+        position[rows] = np.arange(len(rows))
+        index = position[a.indices]
+        kept = np.concatenate([[0], np.cumsum(index >= 0)])
+        a = sp.csc_matrix((a.data[index >= 0], index[index >= 0], kept[a.indptr]),
+                          shape=(len(rows), len(cols)))
+        a.sort_indices()
+        return StandardForm(self.columns[cols], a,
                             self.col_lower[cols], self.col_upper[cols], self.integer[cols],
                             self.row_lower[rows], self.row_upper[rows], self.cost[cols], 0.0)
+
+    def parts(self, blocks: list[Block]) -> Iterator[StandardForm]:
+        """`part` of every block, in order, from one permutation of the LP that puts each
+        block's columns and rows together: each is then a slice of the permuted matrix
+        (no row of a block holds another block's columns), not a fancy index of the whole
+        (which cost 0.8 ms per block at 35 x 60)."""
+        if not blocks:
+            return
+        whole = self.part(np.concatenate([b.cols for b in blocks]),
+                          np.concatenate([b.rows for b in blocks]))
+        a = whole.a
+        c0 = r0 = 0
+        for block in blocks:
+            c1, r1 = c0 + len(block.cols), r0 + len(block.rows)
+            lo, hi = a.indptr[c0], a.indptr[c1]
+            yield StandardForm(
+                whole.columns[c0:c1],
+                sp.csc_matrix((a.data[lo:hi], a.indices[lo:hi] - r0, a.indptr[c0:c1 + 1] - lo),
+                              shape=(r1 - r0, c1 - c0)),
+                whole.col_lower[c0:c1], whole.col_upper[c0:c1], whole.integer[c0:c1],
+                whole.row_lower[r0:r1], whole.row_upper[r0:r1], whole.cost[c0:c1], 0.0)
+            c0, r0 = c1, r1
 
     def blocks(self, min_entries: int) -> list[Block]:
         """The LP's independent blocks: the connected components of its rows and columns
@@ -81,8 +114,12 @@ class StandardForm:
         commitment, a hosting contract block). Consecutive components (ordered by their
         first column) are grouped until a group holds `min_entries` matrix entries, so that
         tiny blocks do not each cost a solve."""
-        n_rows, n_cols = self.a.shape
-        graph = sp.bmat([[None, self.a.T], [self.a, None]], format="csr")
+        a = self.a.tocsc()
+        n_rows, n_cols = a.shape
+        graph = sp.csr_matrix(  # column c -> row r for every entry (undirected below)
+            (np.ones(a.nnz, np.int8), a.indices + n_cols,
+             np.concatenate([a.indptr, np.full(n_rows, a.indptr[-1])])),
+            shape=(n_cols + n_rows, n_cols + n_rows))
         n, label = connected_components(graph, directed=False)
         col_label, row_label = label[:n_cols], label[n_cols:]
         first = np.full(n, n_cols, np.int64)
@@ -90,7 +127,7 @@ class StandardForm:
         order = np.argsort(first, kind="stable")
         rank = np.empty(n, np.int64)
         rank[order] = np.arange(n)
-        entries = np.bincount(col_label, weights=np.diff(self.a.indptr), minlength=n)[order]
+        entries = np.bincount(col_label, weights=np.diff(a.indptr), minlength=n)[order]
         filled = np.cumsum(entries) // max(min_entries, 1)
         group_of_rank = np.zeros(n, np.int64)
         group_of_rank[1:] = np.cumsum(filled[:-1] != filled[1:])

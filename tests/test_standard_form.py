@@ -24,15 +24,13 @@ FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("*/scenario.toml"))
 
 def _rows(compiled, order: np.ndarray) -> list[tuple]:
     """Every row as (bounds, sorted (column, coefficient) pairs), columns in `order`."""
-    lp = compiled.lp
-    start, index, value = (np.asarray(lp.a_matrix_.start_), np.asarray(lp.a_matrix_.index_),
-                           np.asarray(lp.a_matrix_.value_))
-    entries: list[list] = [[] for _ in range(lp.num_row_)]
-    for c in range(lp.num_col_):
-        for k in range(start[c], start[c + 1]):
-            entries[index[k]].append((int(order[c]), round(float(value[k]), 9)))
+    form = compiled.form
+    a = form.a.tocoo()
+    entries: list[list] = [[] for _ in range(a.shape[0])]
+    for r, c, v in zip(a.row.tolist(), a.col.tolist(), a.data.tolist(), strict=True):
+        entries[r].append((int(order[c]), round(v, 9)))
     return sorted((round(lo, 6), round(hi, 6), tuple(sorted(e))) for lo, hi, e in
-                  zip(lp.row_lower_, lp.row_upper_, entries, strict=True))
+                  zip(form.row_lower.tolist(), form.row_upper.tolist(), entries, strict=True))
 
 
 def _same_lp(core) -> None:
@@ -42,10 +40,10 @@ def _same_lp(core) -> None:
     position = {id(v): i for i, v in enumerate(pyomo.columns)}
     assert sorted(position) == sorted(id(v) for v in direct.columns)
     order = np.array([position[id(v)] for v in direct.columns], int)
-    for field in ("col_cost_", "col_lower_", "col_upper_"):
+    for field in ("cost", "col_lower", "col_upper"):
         mine = np.empty(len(order))
-        mine[order] = np.asarray(getattr(direct.lp, field))
-        assert np.allclose(mine, np.asarray(getattr(pyomo.lp, field)), rtol=1e-12), field
+        mine[order] = getattr(direct.form, field)
+        assert np.allclose(mine, getattr(pyomo.form, field), rtol=1e-12), field
     assert (pyomo.integrality[order] == direct.integrality).all()
     assert direct.offset == pytest.approx(pyomo.offset, rel=1e-12, abs=1e-9)
     assert _rows(direct, order) == _rows(pyomo, np.arange(pyomo.n_columns))
@@ -122,8 +120,8 @@ def test_a_cloned_model_is_the_same_lp() -> None:
     assert {id(v) for v in b.columns}.isdisjoint(id(v) for v in a.columns)
     assert [v.name for v in a.columns] == [v.name for v in b.columns]
     assert _rows(a, np.arange(a.n_columns)) == _rows(b, np.arange(b.n_columns))
-    for field in ("col_cost_", "col_lower_", "col_upper_"):
-        assert np.array_equal(np.asarray(getattr(a.lp, field)), np.asarray(getattr(b.lp, field)))
+    for field in ("cost", "col_lower", "col_upper"):
+        assert np.array_equal(getattr(a.form, field), getattr(b.form, field))
     assert a.offset == b.offset
 
 
