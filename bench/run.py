@@ -423,7 +423,7 @@ def render(results: list[dict], machine: dict, args: dict, levers: dict | None =
              "Phases in seconds, from summary.json: `read` (scenario and Parquet, checked), "
              "`prepare` (the numpy problem), `build` (Pyomo model), `warm` (the warm "
              "start's blocks:12 solve of an hourly MIP), "
-             "`handoff` (Pyomo compile + pass to HiGHS), `solve` (HiGHS MIP from the "
+             "`handoff` (the recorded standard form passed to HiGHS), `solve` (HiGHS MIP from the "
              "completed start; for an hourly MIP whose start the LP relaxation's bound "
              "proves within the gap, that proof instead), `resolve` "
              "(hourly re-solve with the investments fixed, per site in worker processes; "
