@@ -64,6 +64,10 @@ def _members(component: pyo.Var, keys: Sequence, lbs: list[float],
         v._domain, v._fixed, v._stale = domain, False, stale
         return v
 
+    index = component.index_set()
+    if len(index) != len(keys) or first.index() != keys[0] or index.at(len(keys)) != keys[-1]:
+        raise ValueError(f"variable {component.name}: its keys must be distinct and in "
+                         "Pyomo's normal form (scalars, or flat tuples of two or more)")
     members = list(map(member, keys, lbs, ubs))
     component._data = dict(zip(keys, members, strict=True))
     return members
@@ -110,6 +114,15 @@ class _RowData(_MatrixConstraintData):
         return LinearExpression(
             linear_vars=[x[i] for i in comp._A_indices[start:stop].tolist()],
             linear_coefs=comp._A_data[start:stop].tolist(), constant=0)
+
+    def canonical_form(self, compute_values: bool = True) -> object:
+        """Pyomo's, with Python floats for the arrays' numpy scalars (Pyomo's legacy NL
+        writer prints those as `np.float64(...)`)."""
+        repn = super().canonical_form(compute_values)
+        repn.linear_coefs = tuple(map(float, repn.linear_coefs))
+        if isinstance(repn.constant, np.generic):
+            repn.constant = float(repn.constant)
+        return repn
 
     @property
     def expr(self) -> RelationalExpression:
@@ -784,6 +797,11 @@ class Core:
         member lists, or `pick`), so no variable is looked up by identity."""
         row, col, coef = np.asarray(row, np.int64), np.asarray(col, np.int64), \
             np.asarray(coef, float)
+        if len(row) and (row.min() < 0 or row.max() >= n_rows):
+            raise ValueError(f"rows {name}: an entry's row is outside 0..{n_rows - 1}")
+        if len(col) and (col.min() < 0 or col.max() >= len(self.vars)):
+            raise ValueError(f"rows {name}: an entry's column is not a variable's (a None "
+                             "member has column -1 and cannot be in a row)")
         order = np.argsort(row, kind="stable")
         row, col, coef = row[order], col[order], coef[order]
         self.lp.add(row, col, coef, n_rows, sense, rhs)
@@ -791,9 +809,11 @@ class Core:
         block.add_component(name, _matrix_rows(indptr, col, coef, sense, rhs, self.vars))
 
     def pick(self, variables: list, index: np.ndarray) -> list:
-        """variables[index] as a list whose columns are known (remembered like a member
-        list's), for a ledger or row that takes some members of a quantity."""
-        picked = [variables[k] for k in np.asarray(index, np.int64).tolist()]
+        """variables[index] (positions, or a mask) as a list whose columns are known
+        (remembered like a member list's), for a ledger or row that takes some members."""
+        index = np.asarray(index)
+        index = np.flatnonzero(index) if index.dtype == bool else index.astype(np.int64)
+        picked = [variables[k] for k in index.tolist()]
         self._list_cols[id(picked)] = (picked, self.cols(variables)[index])
         return picked
 

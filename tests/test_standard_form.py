@@ -216,30 +216,106 @@ def test_a_variables_members_are_what_pyomo_makes(keys, integer: bool) -> None:
     assert core.cols(members).tolist() == list(range(len(core.vars) - n, len(core.vars)))
 
 
-def test_rows_from_arrays_are_the_rows_of_their_terms() -> None:
-    """Core.sparse_rows (entries as arrays, columns from whole member lists or `pick`)
-    records and builds the rows Core.rows makes from (variables, coefficients) terms, each
-    row's entries in the order given; `pick` knows the columns a search by identity
-    finds."""
+def test_rows_from_arrays_keep_each_rows_entries_in_order() -> None:
+    """Core.sparse_rows: row r holds the entries whose row is r, in the order given (200
+    entries in shuffled rows, trailing rows left empty), in the recorded arrays and in the
+    Pyomo rows alike; Core.rows makes the same rows from (variables, coefficients) terms."""
+    core = _empty_core()
+    block = core.block("t")
+    x = core.var(block, "x", range(50), 0.0, 10.0)
+    rng = np.random.default_rng(7)
+    row = rng.integers(0, 12, 200)
+    col = core.cols(x)[rng.integers(0, 50, 200)]
+    coef = np.round(rng.uniform(-5, 5, 200), 3)
+    core.sparse_rows(block, "by_arrays", row, col, coef, 15, ">=", np.arange(15.0))
+    expected = [[(int(c), float(k)) for r, c, k in zip(row, col, coef, strict=True) if r == j]
+                for j in range(15)]
+    store = core.lp
+    got = [[(int(c), float(k)) for r, c, k in zip(store.rows[0], store.cols[0], store.coefs[0],
+                                                  strict=True) if r == j] for j in range(15)]
+    assert got == expected and store.n_rows == 15
+    rows = list(block.by_arrays.values())
+    assert len(rows) == 15 and [r.lower for r in rows] == list(np.arange(15.0))
+    for j, r in enumerate(rows):
+        body = r.body
+        assert [(core.cols([v])[0], k) for v, k in zip(body.linear_vars, body.linear_coefs,
+                                                      strict=True)] == expected[j]
+        assert all(type(k) is float for k in r.canonical_form().linear_coefs)
+    terms = [([core.vars[c] for c, _ in e], [k for _, k in e]) for e in expected]
+    core.rows(block, "by_terms", terms, ">=", np.arange(15.0))
+    assert [str(r.expr) for r in block.by_terms.values()] == [str(r.expr) for r in rows]
+
+
+def test_rows_from_arrays_refuse_entries_outside_them() -> None:
+    """A row past n_rows, or column -1 (a None member), would make the recorded rows and
+    the Pyomo rows differ: refused when the rows are added."""
+    core = _empty_core()
+    block = core.block("t")
+    x = core.var(block, "x", range(3), 0.0, 1.0)
+    cols = core.cols(x)
+    with pytest.raises(ValueError, match="outside 0..1"):
+        core.sparse_rows(block, "a", np.array([0, 2]), cols[:2], np.ones(2), 2, "<=", 1.0)
+    with pytest.raises(ValueError, match="None member"):
+        core.sparse_rows(block, "b", np.array([0, 0]), np.array([cols[0], -1]), np.ones(2), 1,
+                         "<=", 1.0)
+    with pytest.raises(ValueError, match="None member"):
+        core.rows(block, "c", [([x[0], None], [1.0, 1.0])], "<=", 1.0)
+
+
+def test_picked_members_know_their_columns() -> None:
+    """Core.pick (positions or a mask) gives the members and the columns a search by
+    identity finds, without building that search."""
     core = _empty_core()
     block = core.block("t")
     x = core.var(block, "x", range(6), 0.0, 10.0)
-    z = core.var(block, "z", range(3), 0.0, None)
-    picked = core.pick(x, np.array([4, 0, 2]))
-    assert picked == [x[4], x[0], x[2]]
-    assert core.cols(picked).tolist() == [core._column_map()[id(v)] for v in picked]
-    terms = [([z[0], x[4], x[0]], [1.0, -2.0, 0.5]), ([z[1]], [3.0]), ([z[2], x[2]], [1.0, 1.0])]
-    core.rows(block, "by_terms", terms, "<=", np.array([1.0, 2.0, 3.0]))
-    row = np.array([2, 0, 1, 0, 0, 2])
-    col = np.concatenate([core.cols(z)[[2, 0, 1]], core.cols(picked)])
-    coef = np.array([1.0, 1.0, 3.0, -2.0, 0.5, 1.0])
-    core.sparse_rows(block, "by_arrays", row, col, coef, 3, "<=", np.array([1.0, 2.0, 3.0]))
-    by_terms, by_arrays = block.by_terms, block.by_arrays
-    assert [str(r.expr) for r in by_terms.values()] == [str(r.expr) for r in by_arrays.values()]
-    assert [r.upper for r in by_arrays.values()] == [1.0, 2.0, 3.0]
-    lp = core.lp
-    for part in ("rows", "cols", "coefs", "upper"):
-        first, second = getattr(lp, part)[0], getattr(lp, part)[1]
-        if part == "rows":
-            second = second - 3
-        assert np.array_equal(first, second), part
+    by_position = core.pick(x, np.array([4, 0, 2]))
+    by_mask = core.pick(x, np.array([True, False, True, False, False, True]))
+    assert by_position == [x[4], x[0], x[2]] and by_mask == [x[0], x[2], x[5]]
+    assert not core._col
+    for picked in (by_position, by_mask):
+        assert core.cols(picked).tolist() == [core._column_map()[id(v)] for v in picked]
+
+
+@pytest.mark.parametrize("keys", [[3, 3, 4], [(1,), (2,)], [((0, 1), 2), ((0, 2), 2)]],
+                         ids=["repeated", "1-tuples", "nested tuples"])
+def test_a_variable_refuses_keys_pyomo_would_change(keys) -> None:
+    """Pyomo drops a repeated key and flattens 1-tuples and nested tuples; members made
+    under the keys as given would not be the component's: refused."""
+    core = _empty_core()
+    with pytest.raises(ValueError, match="distinct and in Pyomo's normal form"):
+        core.var(core.block("t"), "x", keys, 0.0, 1.0)
+
+
+def test_the_parts_of_blocks_are_the_blocks_sliced_from_the_lp() -> None:
+    """StandardForm.parts (one permutation, then slices) gives every block's LP exactly as
+    StandardForm.part does, for block-diagonal LPs with empty rows and columns and the
+    blocks in any order; blocks() finds the independent blocks."""
+    import scipy.sparse as sp
+
+    from optim.standard_form import StandardForm
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        sizes = rng.integers(1, 6, (rng.integers(1, 6), 2))
+        a = sp.block_diag([sp.random(r, c, 0.6, random_state=rng) for r, c in sizes]).tocsr()
+        row_order, col_order = rng.permutation(a.shape[0]), rng.permutation(a.shape[1])
+        a = a[row_order][:, col_order].tocsc()
+        n_rows, n_cols = a.shape
+        form = StandardForm(np.arange(n_cols) + 100, a, -rng.random(n_cols), rng.random(n_cols),
+                            rng.random(n_cols) < 0.3, -rng.random(n_rows), rng.random(n_rows),
+                            rng.random(n_cols), 1.5)
+        blocks = form.blocks(int(rng.integers(1, 8)))
+        assert sorted(np.concatenate([b.cols for b in blocks])) == list(range(n_cols))
+        assert sorted(np.concatenate([b.rows for b in blocks])) == list(range(n_rows))
+        for b in blocks:
+            outside = np.setdiff1d(np.arange(n_rows), b.rows)
+            assert a[outside][:, b.cols].nnz == 0
+        shuffled = [blocks[i] for i in rng.permutation(len(blocks))]
+        for block, part in zip(shuffled, form.parts(shuffled), strict=True):
+            whole = form.part(block.cols, block.rows)
+            assert (part.a != whole.a).nnz == 0 and part.a.shape == whole.a.shape
+            assert (part.a.toarray() == a[block.rows][:, block.cols].toarray()).all()
+            for field in ("columns", "col_lower", "col_upper", "integer", "row_lower",
+                          "row_upper", "cost"):
+                assert np.array_equal(getattr(part, field), getattr(whole, field)), field
+            assert part.offset == whole.offset == 0.0
