@@ -164,16 +164,13 @@ def _offer(core: Core, b: object, name: str, month: np.ndarray, n_months: int, m
     """Offer variables per step (None where `steps` is False), or one per month repeated
     over its steps."""
     if monthly:
-        per_month = core.var(b, name, range(n_months), 0.0, max_mw)
-        return [per_month[k] for k in month]
+        return core.pick(core.var(b, name, range(n_months), 0.0, max_mw), month)
     if steps is None:
         return core.var(b, name, range(len(month)), 0.0, max_mw)
     at = np.flatnonzero(steps)
-    members = iter(core.var(b, name, at.tolist(), 0.0, max_mw))
-    offer: list = [None] * len(month)
-    for j in at:
-        offer[j] = next(members)
-    return offer
+    position = np.full(len(month), -1)
+    position[at] = np.arange(len(at))
+    return core.pick(core.var(b, name, at.tolist(), 0.0, max_mw), position)
 
 
 def _backed(core: Core, s: int, row: str, offers: list[list],
@@ -184,7 +181,7 @@ def _backed(core: Core, s: int, row: str, offers: list[list],
     core.declare_row(row, s, "<=", 0.0, "reserve offers within the mining draw")
     for offer in offers:
         if steps is not None:
-            offer = [o if keep else None for o, keep in zip(offer, steps, strict=True)]
+            offer = core.pick(offer, np.where(steps, np.arange(len(steps)), -1))
         core.add_to_row(row, s, offer, 1.0)
     for mine, coef in draws:
         core.add_to_row(row, s, mine, -coef)
@@ -195,8 +192,9 @@ def _product_cap(core: Core, b: object, s: int, name: str, product: str, offers:
     """sum over ASIC models of a product's offers <= max_mw, per step or per month."""
     if monthly:
         steps = np.unique(month, return_index=True)[1]
-        core.rows(b, name, [([o[j] for o in offers], [1.0] * len(offers)) for j in steps],
-                  "<=", max_mw)
+        col = np.stack([core.cols(o)[steps] for o in offers], axis=1)  # (month, offer)
+        core.sparse_rows(b, name, np.repeat(np.arange(len(steps)), len(offers)), col.ravel(),
+                         np.ones(col.size), len(steps), "<=", max_mw)
         return
     row = f"reserve_cap_{product}"
     core.declare_row(row, s, "<=", max_mw, f"{product} offers within max_mw")

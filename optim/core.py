@@ -809,12 +809,16 @@ class Core:
         block.add_component(name, _matrix_rows(indptr, col, coef, sense, rhs, self.vars))
 
     def pick(self, variables: list, index: np.ndarray) -> list:
-        """variables[index] (positions, or a mask) as a list whose columns are known
-        (remembered like a member list's), for a ledger or row that takes some members."""
+        """variables[index] (positions, -1 for no member: None, column -1, as `cols` gives
+        it; or a mask) as a list whose columns are known (remembered like a member
+        list's), for a ledger or row that takes some members, or a per-step list of
+        members that some steps lack."""
         index = np.asarray(index)
         index = np.flatnonzero(index) if index.dtype == bool else index.astype(np.int64)
-        picked = [variables[k] for k in index.tolist()]
-        self._list_cols[id(picked)] = (picked, self.cols(variables)[index])
+        picked = [None if k < 0 else variables[k] for k in index.tolist()]
+        columns = self.cols(variables)[np.maximum(index, 0)] if len(variables) else \
+            np.zeros(len(index), np.int64)
+        self._list_cols[id(picked)] = (picked, np.where(index < 0, -1, columns))
         return picked
 
     def total_cap(self, block: pyo.Block, name: str, variables: list, limit: float) -> None:

@@ -263,17 +263,22 @@ def test_rows_from_arrays_refuse_entries_outside_them() -> None:
 
 
 def test_picked_members_know_their_columns() -> None:
-    """Core.pick (positions or a mask) gives the members and the columns a search by
-    identity finds, without building that search."""
+    """Core.pick (positions, -1 for none, or a mask) gives the members (None for none)
+    and the columns a search by identity finds (-1 for none), without building that
+    search."""
     core = _empty_core()
     block = core.block("t")
     x = core.var(block, "x", range(6), 0.0, 10.0)
     by_position = core.pick(x, np.array([4, 0, 2]))
     by_mask = core.pick(x, np.array([True, False, True, False, False, True]))
+    with_gaps = core.pick(x, np.array([2, -1, 0, -1]))
+    of_picked = core.pick(with_gaps, np.array([1, 2, -1]))
     assert by_position == [x[4], x[0], x[2]] and by_mask == [x[0], x[2], x[5]]
+    assert with_gaps == [x[2], None, x[0], None] and of_picked == [None, x[0], None]
     assert not core._col
-    for picked in (by_position, by_mask):
-        assert core.cols(picked).tolist() == [core._column_map()[id(v)] for v in picked]
+    for picked in (by_position, by_mask, with_gaps, of_picked):
+        assert core.cols(picked).tolist() == \
+            [-1 if v is None else core._column_map()[id(v)] for v in picked]
 
 
 @pytest.mark.parametrize("keys", [[3, 3, 4], [(1,), (2,)], [((0, 1), 2), ((0, 2), 2)]],
