@@ -177,7 +177,7 @@ def _plan_tables(core: Core, x: np.ndarray, hourly: bool,
                       results.dispatch_by_hour(core, x),
                       results.hourly_frame(core, x) if hourly else None,
                       results.investments_frame(core, x) if decided else None,
-                      _quantities(core) if decided else {})
+                      _quantities(core, x) if decided else {})
 
 
 def _solve_site(task: tuple) -> tuple[SolveOutcome, PlanTables | None]:
@@ -540,8 +540,9 @@ def _decisions(core: Core) -> list[tuple[DecisionKey, int]]:
                  for key, c in zip(inv.keys, inv.col, strict=True)}.items())
 
 
-def _quantities(core: Core) -> Fixed:
-    x = core.values()
+def _quantities(core: Core, x: np.ndarray | None = None) -> Fixed:
+    """The decisions' values in the solution `x` (default: the model's)."""
+    x = core.values() if x is None else x
     return {key: float(x[c]) for key, c in _decisions(core)}
 
 
@@ -880,8 +881,7 @@ def _speculation(run: Run, core: Core, x: np.ndarray) -> Speculation | None:
     flows = results.dispatch_by_hour(core, x)
     if choose_workers([_site_size(site, flows) for site in hourly.sites]) < 2:
         return None
-    quantities = {key: float(x[c]) for key, c in _decisions(core)}
-    return Speculation(hourly, quantities, flows, run.mip_gap,
+    return Speculation(hourly, _quantities(core, x), flows, run.mip_gap,
                        run.tuning.resolve_options(run.options), run.hourly, run.tuning.handoff)
 
 

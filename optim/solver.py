@@ -101,9 +101,16 @@ class Compiled:
     columns: list | np.ndarray  # the Pyomo variables (or column numbers), in column order
     form: StandardForm  # its matrix column-wise
     maximize: bool
-    integrality: np.ndarray
-    offset: float
     compile_s: float
+
+    @property
+    def integrality(self) -> np.ndarray:
+        """1 for an integer column, 0 for a continuous one (HiGHS's codes)."""
+        return self.form.integer.astype(np.int32)
+
+    @property
+    def offset(self) -> float:
+        return self.form.offset
 
     @property
     def n_columns(self) -> int:
@@ -180,8 +187,7 @@ def compile_form(columns: list | np.ndarray, form: StandardForm, maximize: bool 
     `t0` (a time.perf_counter()) starts the compile's clock, if earlier than now."""
     t0 = time.perf_counter() if t0 is None else t0
     form = replace(form, a=form.a.tocsc())
-    return Compiled(columns, form, maximize, form.integer.astype(np.int32), form.offset,
-                    time.perf_counter() - t0)
+    return Compiled(columns, form, maximize, time.perf_counter() - t0)
 
 
 def _finite(value: float, unit: float) -> float | None:

@@ -76,8 +76,9 @@ class StandardForm:
         position = np.full(a.shape[0], -1, np.int64)
         position[rows] = np.arange(len(rows))
         index = position[a.indices]
-        kept = np.concatenate([[0], np.cumsum(index >= 0)])
-        a = sp.csc_matrix((a.data[index >= 0], index[index >= 0], kept[a.indptr]),
+        keep = index >= 0
+        kept = np.concatenate([[0], np.cumsum(keep)])
+        a = sp.csc_matrix((a.data[keep], index[keep], kept[a.indptr]),
                           shape=(len(rows), len(cols)))
         a.sort_indices()
         return StandardForm(self.columns[cols], a,
