@@ -226,9 +226,10 @@ def _site_worker(task: tuple, send: Connection) -> None:
 
 def _worker_init() -> None:
     """A site worker leaves Ctrl-C to its parent (which stops the workers), dies at once
-    on SIGTERM whatever handler it inherited, and exits if its parent is killed."""
+    on SIGTERM or SIGHUP whatever handler it inherited, and exits if its parent is killed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
                      name="parent-watch").start()
 
@@ -237,6 +238,31 @@ def _exit_with_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(0.5)
     os._exit(1)
+
+
+@contextmanager
+def _stops_held() -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP held back while a worker is forked and recorded, then
+    handed to their handlers: a stop raised between the fork and the record would leave a
+    worker that no clean-up knows. Held by swapping the handlers (masking the main thread
+    would not do: the kernel hands a signal to any thread that does not block it), so only
+    in the main thread, the only one where a handler raises."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous = {signum: signal.signal(signum, lambda s, _frame: pending.append(s))
+                for signum in STOPS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        for signum in pending:
+            signal.raise_signal(signum)
+
+
+STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _in_workers(tasks: list[tuple], workers: int, sizes: list[int],
@@ -267,9 +293,10 @@ def _in_workers(tasks: list[tuple], workers: int, sizes: list[int],
                 receive, send = context.Pipe(duplex=False)
                 proc = context.Process(target=_site_worker, args=(tasks[i], send),
                                        name=f"site-{i}", daemon=True)
-                proc.start()
+                with _stops_held():
+                    proc.start()
+                    running[i] = (proc, receive)
                 send.close()
-                running[i] = (proc, receive)
             while exiting:
                 exiting[-1].join()
                 exiting.pop()
@@ -351,19 +378,24 @@ class Speculation:
         tasks = [_site_task(problem, site.name, own, mip_gap, None, options, hourly, handoff)
                  for site, own in zip(order, self.fixed, strict=True)]
         context = multiprocessing.get_context("fork")
-        self.receive, send = context.Pipe(duplex=False)
-        self.proc = context.Process(target=_speculate, args=(tasks, send), daemon=True,
+        self.receive, self.send = context.Pipe(duplex=False)
+        self.proc = context.Process(target=_speculate, args=(tasks, self.send), daemon=True,
                                     name="speculation")
-        gc.freeze()
-        try:
-            self.proc.start()
-        finally:
-            gc.unfreeze()
-        send.close()
         self.sites = [site.name for site in order]
         self.solved: dict[int, tuple] = {}
         self.reader = threading.Thread(target=self._read, daemon=True, name="speculation")
-        self.reader.start()
+
+    def start(self) -> None:
+        """Fork the worker and start reading (a stop held back meanwhile: `stop` then
+        finds both started, or neither)."""
+        gc.freeze()
+        try:
+            with _stops_held():
+                self.proc.start()
+                self.send.close()
+                self.reader.start()
+        finally:
+            gc.unfreeze()
 
     def _read(self) -> None:
         while True:
@@ -375,6 +407,10 @@ class Speculation:
 
     def stop(self) -> Solved:
         """Stop the worker; the sites it finished, for `_solve_many`'s `ahead`."""
+        if self.proc.pid is None:
+            self.send.close()
+            self.receive.close()
+            return {}
         self.proc.kill()
         self.proc.join()
         self.reader.join()
@@ -861,6 +897,8 @@ def _investment_solve(run: Run, phases: Phases) -> None:
             try:
                 if completed is not None:
                     speculation = _speculation(run, core, completed[0])
+                if speculation is not None:
+                    speculation.start()
                 run.outcome = _solve(core, mip_gap, _left(deadline), run.options, start,
                                      phases.mip, abandon=True, handoff=run.tuning.handoff)
             finally:
@@ -873,8 +911,8 @@ def _investment_solve(run: Run, phases: Phases) -> None:
 
 
 def _speculation(run: Run, core: Core, x: np.ndarray) -> Speculation | None:
-    """A Speculation of the re-solve with a MIP start's plan `x`, when the run has a
-    re-solve that is worth worker processes (`choose_workers`)."""
+    """A Speculation (not started) of the re-solve with a MIP start's plan `x`, when the
+    run has a re-solve that is worth worker processes (`choose_workers`)."""
     if run.hourly_run or not run.tuning.speculate:
         return None
     hourly = _hourly_problem(run)

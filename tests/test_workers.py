@@ -65,6 +65,7 @@ def test_sites_re_solved_during_the_mip_are_not_solved_again(
                                           False, 1, "alone", flows=plan.dispatch)
     speculation = engine.Speculation(hourly, plan.quantities, plan.dispatch, run.mip_gap,
                                      options, False, "blocks")
+    speculation.start()
     speculation.proc.join(timeout=60)
     ahead = speculation.stop()
     assert len(ahead) == len(hourly.sites) == 2
@@ -106,3 +107,32 @@ def test_a_speculation_changes_no_answer(monkeypatch: pytest.MonkeyPatch) -> Non
     assert on["npv_usd"] == off["npv_usd"]
     assert on["npv_hourly_usd"] == off["npv_hourly_usd"]
     assert on["verified"] and off["verified"]
+
+
+def test_a_stop_is_held_while_a_worker_is_forked_and_recorded() -> None:
+    """A stop (here SIGTERM turned into an exception, as the CLI does) that arrives while a
+    worker is forked and recorded is delivered once both are done, never between them; a
+    Speculation stopped before it started has nothing to stop."""
+    import os
+    import signal
+
+    class Stopped(Exception):
+        pass
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise Stopped
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    recorded = []
+    try:
+        with pytest.raises(Stopped):
+            with engine._stops_held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                recorded.append("worker")
+        assert recorded == ["worker"]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    run = blocks_plan("two_sites_budget")
+    unstarted = engine.Speculation(engine._hourly_problem(run), run.first.quantities,
+                                   run.first.dispatch, run.mip_gap, {}, False, "blocks")
+    assert unstarted.stop() == {} and unstarted.proc.pid is None
